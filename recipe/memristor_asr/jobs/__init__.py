@@ -1,0 +1,1 @@
+"""Sisyphus jobs: thin wrappers that read inputs, call a library, write outputs."""
