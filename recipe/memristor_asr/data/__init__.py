@@ -1,0 +1,1 @@
+"""Speech data: corpus manifests, synthesis, importers, lexicon, LM text, features (library)."""

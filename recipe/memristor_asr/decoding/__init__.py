@@ -1,0 +1,1 @@
+"""Decoding helpers: CTC log-prob files, flashlight lexicon search, CTM/STM (library)."""
