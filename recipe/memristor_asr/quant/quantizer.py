@@ -143,6 +143,8 @@ class ActivationQuantizer(_SymmetricQuantizer):
     ``momentum`` (EMA weight once more than ``1 / momentum`` batches were seen).
     """
 
+    _warned = False  # warn once per process about eval-mode use before observation
+
     def __init__(self, bits: int = 8, momentum: float = 0.01, where: str = "activation_bits"):
         bits = check_activation_bits(bits, where)
         if not 0 < momentum <= 1 or not math.isfinite(momentum):
@@ -173,7 +175,8 @@ class ActivationQuantizer(_SymmetricQuantizer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._should_observe():
-            if not (self.training or self.calibrating):
+            if not (self.training or self.calibrating) and not ActivationQuantizer._warned:
+                ActivationQuantizer._warned = True
                 _log.warning("activation quantizer used in eval mode before any observation: "
                              "taking its range from this batch (train or calibrate first)")
             self.observe(x.detach())
