@@ -39,8 +39,9 @@ if [ ! -f "$STAMP_DIR/req-$req_hash" ]; then
   echo "[setup] installing requirements.txt"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   # torch first, from the exact pin, so nothing later can swap it for a CUDA build
-  .venv/bin/python -m pip install -q "$(grep '^torch==' requirements.txt)"
-  .venv/bin/python -m pip install -q -r requirements.txt
+  .venv/bin/python -m pip install -q "$(grep "^torch==" requirements.txt)" 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -m pip install -q -r requirements.txt 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -c "import torch, i6_models, flashlight.lib.text" || { echo "[setup] pip install failed"; exit 1; }
   rm -f "$STAMP_DIR"/req-*
   touch "$STAMP_DIR/req-$req_hash"
 fi
@@ -58,11 +59,14 @@ chmod +x .venv/bin/sis
 if [ ! -x tools/bin/lmplz ] || [ ! -x tools/bin/build_binary ]; then
   echo "[setup] building KenLM lmplz/build_binary"
   tmp=$(mktemp -d)
-  .venv/bin/python -m pip download -q --no-deps --no-binary=:all: kenlm==0.3.0 -d "$tmp"
+  # kenlm has no wheel: pip fetches the sdist (its build requirements come as wheels)
+  .venv/bin/python -m pip download -q --no-deps --no-binary=kenlm kenlm==0.3.0 -d "$tmp" 2>&1 | grep -v "is ignored" || true
   tar -xzf "$tmp"/kenlm-0.3.0.tar.gz -C "$tmp"
   src=$(find "$tmp" -maxdepth 1 -type d -name 'kenlm*' | head -1)
   mkdir -p "$src/build"
-  (cd "$src/build" && cmake -DCMAKE_BUILD_TYPE=Release .. >/dev/null && make -j"$(nproc)" lmplz build_binary >/dev/null)
+  if ! (cd "$src/build" && cmake -DCMAKE_BUILD_TYPE=Release .. && make -j"$(nproc)" lmplz build_binary) >"$tmp/build.log" 2>&1; then
+    tail -40 "$tmp/build.log"; echo "[setup] KenLM build failed (full log: $tmp/build.log)"; exit 1
+  fi
   mkdir -p tools/bin
   cp "$src/build/bin/lmplz" "$src/build/bin/build_binary" tools/bin/
   rm -rf "$tmp"
