@@ -1,0 +1,68 @@
+"""Unit tests of runtime pieces: settings overrides, variables, tasks, engine routing, local slots."""
+import os
+import sys
+import time
+
+import pytest
+
+from sisyphus import Task, tk
+from sisyphus import global_settings as gs
+from sisyphus.engine import EngineSelector
+from sisyphus.localengine import LocalEngine
+
+
+def test_settings_file_and_env_override(tmp_path, monkeypatch):
+    (tmp_path / "settings.py").write_text("WORK_DIR = 'jobs'\nMY_VALUE = 3\nWAIT_PERIOD_BETWEEN_CHECKS = 9\n")
+    monkeypatch.setenv("SIS_MY_VALUE", "7")
+    monkeypatch.setenv("SIS_SOME_TEXT", "hello world")
+    old = {k: getattr(gs, k, None) for k in ("BASE_DIR", "WORK_DIR", "WAIT_PERIOD_BETWEEN_CHECKS")}
+    try:
+        gs.load_settings(str(tmp_path))
+        assert gs.WORK_DIR == "jobs" and gs.WAIT_PERIOD_BETWEEN_CHECKS == 9
+        assert gs.MY_VALUE == 7 and gs.SOME_TEXT == "hello world"
+    finally:
+        for k, v in old.items():
+            setattr(gs, k, v)
+
+
+def test_variable_roundtrip_repr_and_pickle(tmp_path):
+    v = tk.Variable(str(tmp_path / "v"))
+    assert not v.is_set()
+    v.set({"wer": 12.5, "draws": [1, 2], "inf": float("inf")})
+    assert v.get() == {"wer": 12.5, "draws": [1, 2], "inf": float("inf")}
+    p = tk.Variable(str(tmp_path / "p"), pickle=True)
+    p.set({1, 2, 3})
+    assert p.get() == {1, 2, 3}
+
+
+def test_task_ids_args_and_rqmt():
+    t = Task("run", args=[(1, "a"), 2], rqmt={"cpu": 2})
+    assert t.task_ids() == [1, 2]
+    assert t.args_of(1) == [1, "a"] and t.args_of(2) == [2]
+    assert t.rqmt()["cpu"] == 2 and t.rqmt()["mem"] == gs.DEFAULT_RQMT["mem"]
+    assert Task("m", mini_task=True).rqmt()["engine"] == "short"
+
+
+def test_engine_selector_routes_by_engine_key():
+    short, long = LocalEngine(1), LocalEngine(2)
+    sel = EngineSelector({"short": short, "long": long}, default_engine="long")
+    assert sel.get_used_engine(None) is long and sel.get_used_engine("short") is short
+    with pytest.raises(ValueError, match="unknown engine"):
+        sel.get_used_engine("gpu")
+    with pytest.raises(ValueError, match="default_engine"):
+        EngineSelector({"a": short}, default_engine="b")
+
+
+def test_local_engine_respects_cpu_slots(tmp_path):
+    engine = LocalEngine(cpus=2, gpus=0, mem=8)
+    job_dir = tmp_path / "job"
+    (job_dir / "engine").mkdir(parents=True)
+    call = [sys.executable, "-c", "import time; time.sleep(1.5)"]
+    engine.submit_call(call, str(job_dir / "log.run"), {"cpu": 2, "mem": 1}, "j", "run", [1, 2])
+    assert len(engine._running) == 1 and len(engine._queue) == 1  # second id waits for the cores
+    deadline = time.time() + 30
+    while (engine._running or engine._queue) and time.time() < deadline:
+        engine.step()
+        time.sleep(0.1)
+    assert not engine._running and not engine._queue
+    assert (job_dir / "engine" / "pid.run.1").exists() and (job_dir / "engine" / "pid.run.2").exists()
