@@ -1,0 +1,255 @@
+"""Jobs: train the (QAT) Conformer-CTC model, quantize a float model after training, compute CTC log-probs.
+
+Thin wrappers over :mod:`memristor_asr.training`; all logic and its tests live there.
+
+- :class:`TrainQatConformerJob`: outputs ``out_checkpoint`` (final model, loadable with
+  ``memristor_asr.model.load_model``), ``out_checkpoints`` (per-epoch training checkpoints; the
+  task resumes from the newest), ``out_learning_curve`` (PNG), ``out_train_log`` (text log),
+  ``out_stats`` (JSON: per-epoch history, skipped utterances, feature statistics source),
+  ``out_dev_loss`` (variable: final dev CTC loss per label, or None).
+- :class:`QuantizePtqJob`: ``out_checkpoint`` (the PTQ model), ``out_stats`` (JSON).
+- :class:`ComputeCtcLogProbsJob`: ``out_logprobs`` (``CtcLogProbs`` file,
+  ``memristor_asr.decoding.logprobs``).
+"""
+__all__ = ["TrainQatConformerJob", "QuantizePtqJob", "ComputeCtcLogProbsJob"]
+
+import json
+import logging
+import os
+import shutil
+import sys
+from typing import Any, Dict, Optional
+
+from sisyphus import Job, Task, tk
+
+from memristor_asr.quant.config import QuantConfigV1
+
+_RQMT_ARGS = ("cpu_rqmt", "mem_rqmt", "time_rqmt", "gpu_rqmt")
+
+
+def _log_to(path: str) -> logging.Handler:
+    """Log memristor_asr messages to stdout (the task log) and to ``path`` (appending across resumes)."""
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger("memristor_asr")
+    root.setLevel(logging.INFO)
+    root.propagate = False
+    for h in (logging.StreamHandler(sys.stdout), logging.FileHandler(path)):
+        h.setFormatter(fmt)
+        root.addHandler(h)
+    return root
+
+
+def _copy_atomic(src: str, dst: str) -> None:
+    from memristor_asr.util.atomic import atomic_write
+
+    with open(src, "rb") as f, atomic_write(dst, "wb") as g:
+        shutil.copyfileobj(f, g)
+
+
+class TrainQatConformerJob(Job):
+    """Train a Conformer-CTC phoneme model, float or with quantization-aware training.
+
+    :param train_manifest: training corpus manifest
+    :param lexicon: lexicon (first pronunciation per word gives the target)
+    :param tokens: token inventory; the model vocabulary is ``["<blank>"] + tokens``
+    :param dev_manifest: optional dev corpus; its CTC loss is logged per epoch
+    :param profile: "demo" or "paper" (see ``memristor_asr.model.config``)
+    :param quant: which crossbar layers get how many bits (``QuantConfigV1()`` = float model)
+    :param train_config: ``memristor_asr.training.TrainConfigV1``
+    :param model_overrides: keyword overrides of the profile (e.g. ``{"pos_encoding": "abs"}``)
+    :param feature_stats: JSON with "mean"/"std" per mel band (data features job); None: estimate
+        from up to ``stats_utterances`` training utterances
+    :param stats_utterances: sample size for estimating feature statistics
+    :param cpu_rqmt, mem_rqmt, time_rqmt, gpu_rqmt: engine requirements (not hashed)
+    """
+
+    def __init__(self, train_manifest: tk.Path, lexicon: tk.Path, tokens: tk.Path,
+                 dev_manifest: Optional[tk.Path] = None, profile: str = "demo",
+                 quant: QuantConfigV1 = QuantConfigV1(), train_config: Any = None,
+                 model_overrides: Optional[Dict[str, Any]] = None, feature_stats: Optional[tk.Path] = None,
+                 stats_utterances: int = 500, cpu_rqmt: int = 2, mem_rqmt: float = 8, time_rqmt: float = 4,
+                 gpu_rqmt: int = 0):
+        if profile not in ("demo", "paper"):
+            raise ValueError(f"TrainQatConformerJob: profile must be 'demo' or 'paper', got {profile!r}")
+        self.train_manifest = train_manifest
+        self.lexicon = lexicon
+        self.tokens = tokens
+        self.dev_manifest = dev_manifest
+        self.profile = profile
+        self.quant = quant
+        self.train_config = train_config
+        self.model_overrides = model_overrides or {}
+        self.feature_stats = feature_stats
+        self.stats_utterances = stats_utterances
+        self.rqmt = {"cpu": cpu_rqmt, "mem": mem_rqmt, "time": time_rqmt, "gpu": gpu_rqmt}
+
+        self.out_checkpoint = self.output_path("model.pt")
+        self.out_checkpoints = self.output_path("checkpoints", directory=True)
+        self.out_learning_curve = self.output_path("learning_curve.png")
+        self.out_train_log = self.output_path("train.log")
+        self.out_stats = self.output_path("train_stats.json")
+        self.out_dev_loss = self.output_var("dev_loss")
+
+    @classmethod
+    def hash(cls, parsed_args):
+        return super().hash({k: v for k, v in parsed_args.items() if k not in _RQMT_ARGS})
+
+    def tasks(self):
+        yield Task("run", resume="run", rqmt=self.rqmt)
+
+    def run(self):
+        import torch
+
+        from memristor_asr.model import demo_config, paper_config, save_model
+        from memristor_asr.training import (
+            TrainConfigV1,
+            build_ctc_dataset,
+            compute_feature_stats,
+            load_feature_stats,
+            plot_learning_curve,
+            train,
+        )
+
+        work_log = os.path.join(self.work_path(), "train.log")
+        log = _log_to(work_log)
+        cfg = self.train_config if self.train_config is not None else TrainConfigV1()
+        if self.rqmt["cpu"] and cfg.num_threads is None:
+            torch.set_num_threads(int(self.rqmt["cpu"]))
+        train_data = build_ctc_dataset(self.train_manifest.get_path(), self.lexicon.get_path(),
+                                       self.tokens.get_path(), cfg.max_duration, name="train")
+        dev_data = None
+        if self.dev_manifest is not None:
+            dev_data = build_ctc_dataset(self.dev_manifest.get_path(), self.lexicon.get_path(),
+                                         self.tokens.get_path(), name="dev")
+        make = demo_config if self.profile == "demo" else paper_config
+        model_cfg = make(train_data.vocab, self.quant, **self.model_overrides)
+        if self.feature_stats is not None:
+            mean, std = load_feature_stats(self.feature_stats.get_path(), model_cfg.features.num_filters)
+            stats_source = self.feature_stats.get_path()
+        else:
+            mean, std = compute_feature_stats(model_cfg.features, train_data, self.stats_utterances, seed=cfg.seed)
+            stats_source = f"estimated from up to {self.stats_utterances} training utterances"
+        model_cfg.features.mean, model_cfg.features.std = mean, std
+
+        curve = self.out_learning_curve.get_path()
+        result = train(model_cfg, cfg, train_data, dev_data, self.out_checkpoints.get_path(),
+                       on_epoch_end=lambda h: plot_learning_curve(h, curve, f"{self.profile} {self.quant}"))
+        history = result.history
+        save_model(result.model, self.out_checkpoint.get_path(), history=history)
+        plot_learning_curve(history, curve, f"{self.profile} {self.quant}")
+        stats = {"history": history, "skipped": {"train": dict(train_data.skipped),
+                                                  "dev": dict(dev_data.skipped) if dev_data else {}},
+                 "skip_report": [train_data.skip_report()] + ([dev_data.skip_report()] if dev_data else []),
+                 "train_utterances": len(train_data), "train_hours": train_data.total_duration / 3600,
+                 "feature_stats": stats_source, "num_parameters": sum(p.numel() for p in result.model.parameters())}
+        from memristor_asr.util.atomic import atomic_write
+
+        with atomic_write(self.out_stats.get_path()) as f:
+            json.dump(stats, f, indent=1)
+        self.out_dev_loss.set(history[-1]["dev_loss"] if history else None)
+        log.info("training finished")
+        _copy_atomic(work_log, self.out_train_log.get_path())
+
+
+class QuantizePtqJob(Job):
+    """Post-training quantization of a trained model, calibrated on training data.
+
+    :param checkpoint: trained (float or QAT) model
+    :param train_manifest: calibration utterances (with ``lexicon``/``tokens`` as for training)
+    :param lexicon: lexicon file
+    :param tokens: token inventory
+    :param quant: target quantization (``weight_bits`` required)
+    :param num_batches: calibration batches (eval mode, no weight updates)
+    :param max_batch_seconds: padded audio seconds per calibration batch
+    :param seed: picks the calibration batches
+    """
+
+    def __init__(self, checkpoint: tk.Path, train_manifest: tk.Path, lexicon: tk.Path, tokens: tk.Path,
+                 quant: QuantConfigV1, num_batches: int = 10, max_batch_seconds: float = 60.0, seed: int = 0,
+                 cpu_rqmt: int = 2, mem_rqmt: float = 4, time_rqmt: float = 1, gpu_rqmt: int = 0):
+        if quant.is_float:
+            raise ValueError("QuantizePtqJob: quant leaves every layer float; set weight_bits")
+        self.checkpoint = checkpoint
+        self.train_manifest = train_manifest
+        self.lexicon = lexicon
+        self.tokens = tokens
+        self.quant = quant
+        self.num_batches = num_batches
+        self.max_batch_seconds = max_batch_seconds
+        self.seed = seed
+        self.rqmt = {"cpu": cpu_rqmt, "mem": mem_rqmt, "time": time_rqmt, "gpu": gpu_rqmt}
+        self.out_checkpoint = self.output_path("model.pt")
+        self.out_stats = self.output_path("ptq_stats.json")
+
+    @classmethod
+    def hash(cls, parsed_args):
+        return super().hash({k: v for k, v in parsed_args.items() if k not in _RQMT_ARGS})
+
+    def tasks(self):
+        yield Task("run", rqmt=self.rqmt)
+
+    def run(self):
+        import torch
+
+        from memristor_asr.model import load_model, save_model
+        from memristor_asr.quant import quant_linears
+        from memristor_asr.training import build_ctc_dataset, quantize_ptq
+        from memristor_asr.util.atomic import atomic_write
+
+        _log_to(os.path.join(self.work_path(), "ptq.log"))
+        torch.set_num_threads(max(1, int(self.rqmt["cpu"])))
+        device = "cuda" if torch.cuda.is_available() and self.rqmt["gpu"] else "cpu"
+        model, cfg = load_model(self.checkpoint.get_path(), device)
+        data = build_ctc_dataset(self.train_manifest.get_path(), self.lexicon.get_path(), self.tokens.get_path(),
+                                 name="calibration")
+        if data.vocab != cfg.vocab:
+            raise ValueError(f"{self.tokens.get_path()}: token inventory differs from the model's vocabulary")
+        qmodel = quantize_ptq(model, self.quant, data, self.num_batches, self.max_batch_seconds, self.seed, device)
+        save_model(qmodel, self.out_checkpoint.get_path(), ptq={"source": self.checkpoint.get_path(),
+                                                                 "num_batches": self.num_batches})
+        layers = {n: {"bits": m.weight_quantizer.bits, "weight_scale": float(m.weight_quantizer.scale),
+                      "input_scale": float(m.input_quantizer.scale)} for n, m in quant_linears(qmodel).items()}
+        with atomic_write(self.out_stats.get_path()) as f:
+            json.dump({"layers": layers, "skip_report": data.skip_report()}, f, indent=1)
+
+
+class ComputeCtcLogProbsJob(Job):
+    """Per-utterance CTC log-probabilities of a model (float, QAT or PTQ; digital) on a corpus.
+
+    :param checkpoint: model checkpoint
+    :param manifest: corpus to recognise
+    :param max_batch_seconds: padded audio seconds per forward pass
+    """
+
+    def __init__(self, checkpoint: tk.Path, manifest: tk.Path, max_batch_seconds: float = 60.0,
+                 cpu_rqmt: int = 2, mem_rqmt: float = 4, time_rqmt: float = 1, gpu_rqmt: int = 0):
+        self.checkpoint = checkpoint
+        self.manifest = manifest
+        self.max_batch_seconds = max_batch_seconds
+        self.rqmt = {"cpu": cpu_rqmt, "mem": mem_rqmt, "time": time_rqmt, "gpu": gpu_rqmt}
+        self.out_logprobs = self.output_path("logprobs.pt")
+
+    @classmethod
+    def hash(cls, parsed_args):
+        return super().hash({k: v for k, v in parsed_args.items() if k not in _RQMT_ARGS})
+
+    def tasks(self):
+        yield Task("run", rqmt=self.rqmt)
+
+    def run(self):
+        import torch
+
+        from memristor_asr.data.manifest import read_manifest
+        from memristor_asr.decoding.logprobs import save_logprobs
+        from memristor_asr.model import load_model
+        from memristor_asr.training import compute_logprobs
+
+        _log_to(os.path.join(self.work_path(), "logprobs.log"))
+        torch.set_num_threads(max(1, int(self.rqmt["cpu"])))
+        device = "cuda" if torch.cuda.is_available() and self.rqmt["gpu"] else "cpu"
+        model, cfg = load_model(self.checkpoint.get_path(), device)
+        utts = read_manifest(self.manifest.get_path(), allow_empty_orth=True)
+        lp = compute_logprobs(model, utts, self.max_batch_seconds, device,
+                              meta={"model": self.checkpoint.get_path(), "manifest": self.manifest.get_path(),
+                                    "quant": str(cfg.quant), "kind": "digital"})
+        save_logprobs(self.out_logprobs.get_path(), lp)
