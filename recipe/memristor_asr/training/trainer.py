@@ -225,7 +225,7 @@ def train(model_cfg: ConformerCtcConfigV1, cfg: TrainConfigV1, train_data: CtcDa
             if cfg.grad_clip_norm:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip_norm)
             optimizer.step()
-            loss_sum += float(loss)
+            loss_sum += float(loss.detach())
             label_sum += labels
             audio_sec += float(t[1].sum()) / model_cfg.features.sample_rate
             now = time.monotonic()
