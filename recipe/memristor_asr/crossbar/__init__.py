@@ -1,0 +1,29 @@
+"""Simulated memristor crossbars (library): Synaptogen cells in PyTorch, crossbar linear layers
+with DAC / ADC, whole-model conversion, diagnostics. See /work/shared/spec/memristor.md."""
+from memristor_asr.crossbar.adc import ADC_KINDS, UniformAdcV1, make_adc, register_adc_kind
+from memristor_asr.crossbar.cells import Cells
+from memristor_asr.crossbar.config import CrossbarConfigError, CrossbarConfigV1
+from memristor_asr.crossbar.convert import convert_to_crossbars, crossbar_layers, seed_read_noise
+from memristor_asr.crossbar.dac import DacV1
+from memristor_asr.crossbar.diagnostics import (
+    PreAdcHistogram,
+    clipping_report,
+    enable_pre_adc_histograms,
+    plot_pre_adc_histograms,
+    pre_adc_histograms,
+    reset_statistics,
+)
+from memristor_asr.crossbar.iv import IVModel, ideal_iv, make_iv, synaptogen_iv
+from memristor_asr.crossbar.layer import CrossbarConversionError, CrossbarLinearV1
+from memristor_asr.crossbar.noise import READ_NOISE_KINDS, ReadNoiseV1, read_noise_model
+from memristor_asr.crossbar.params import SynaptogenParams, load_synaptogen_params
+from memristor_asr.crossbar.programming import bit_planes, derive_seed, n_planes_for
+
+__all__ = [
+    "Cells", "SynaptogenParams", "load_synaptogen_params", "IVModel", "synaptogen_iv", "ideal_iv", "make_iv",
+    "ReadNoiseV1", "READ_NOISE_KINDS", "read_noise_model", "CrossbarConfigV1", "CrossbarConfigError",
+    "DacV1", "UniformAdcV1", "ADC_KINDS", "register_adc_kind", "make_adc", "CrossbarLinearV1",
+    "CrossbarConversionError", "convert_to_crossbars", "crossbar_layers", "seed_read_noise", "bit_planes",
+    "derive_seed", "n_planes_for", "PreAdcHistogram", "enable_pre_adc_histograms", "reset_statistics",
+    "clipping_report", "pre_adc_histograms", "plot_pre_adc_histograms",
+]

@@ -1,0 +1,142 @@
+"""Diagnostics of a converted model: clipped ADC outputs and the distribution of pre-ADC values.
+
+The ADC study's key effect: with rel-pos attention, the positional-encoding projection's column
+sums are far wider than the other layers', so a 4+4-bit ADC clips a large share of them. Every
+crossbar layer counts its clipped outputs; with histograms enabled it also records its pre-ADC
+values ``I_col * c`` (units of one full-scale cell pair) in fixed bins.
+"""
+import re
+from typing import Dict, Optional
+
+import torch
+
+__all__ = ["PreAdcHistogram", "enable_pre_adc_histograms", "reset_statistics", "clipping_report",
+           "pre_adc_histograms", "plot_pre_adc_histograms"]
+
+
+class PreAdcHistogram:
+    """Fixed-bin histogram of pre-ADC values, with counts below and above the range.
+
+    :param low, high: range in full-scale cell pairs
+    :param bins: number of equal bins (default: 1/16 wide, the 4-bit precision step)
+    """
+
+    def __init__(self, low: float = -32.0, high: float = 32.0, bins: int = 1024):
+        if not high > low or bins < 1:
+            raise ValueError(f"PreAdcHistogram: need high > low and bins >= 1, got {low}, {high}, {bins}")
+        self.low, self.high, self.bins = float(low), float(high), int(bins)
+        self.reset()
+
+    def reset(self) -> None:
+        self.counts = torch.zeros(self.bins, dtype=torch.float64)
+        self.underflow = 0
+        self.overflow = 0
+
+    @torch.no_grad()
+    def update(self, values: torch.Tensor) -> None:
+        v = values.detach().float().flatten()
+        self.counts += torch.histc(v, self.bins, self.low, self.high).double().cpu()
+        self.underflow += int((v < self.low).sum())
+        self.overflow += int((v > self.high).sum())
+
+    def edges(self) -> torch.Tensor:
+        return torch.linspace(self.low, self.high, self.bins + 1, dtype=torch.float64)
+
+    def to_dict(self) -> dict:
+        return {"low": self.low, "high": self.high, "bins": self.bins, "counts": self.counts.tolist(),
+                "underflow": self.underflow, "overflow": self.overflow}
+
+
+def _layers(model: torch.nn.Module):
+    from memristor_asr.crossbar.layer import CrossbarLinearV1
+
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, CrossbarLinearV1)]
+
+
+def enable_pre_adc_histograms(model: torch.nn.Module, low: float = -32.0, high: float = 32.0, bins: int = 1024) -> None:
+    """Let every crossbar layer record its pre-ADC values from now on."""
+    for _, m in _layers(model):
+        m.pre_adc_histogram = PreAdcHistogram(low, high, bins)
+
+
+def reset_statistics(model: torch.nn.Module) -> None:
+    """Zero every crossbar layer's clipping counters and histogram."""
+    for _, m in _layers(model):
+        m.reset_statistics()
+
+
+def clipping_report(model: torch.nn.Module) -> Dict[str, dict]:
+    """Per layer: ``{"clipped", "outputs", "fraction", "adc"}`` since the last reset, plus the
+    pooled total under the key ``"__total__"``."""
+    report, clipped, outputs = {}, 0, 0
+    for name, m in _layers(model):
+        s = m.clipping_stats()
+        s["adc"] = f"{m.cfg.adc_kind} p={m.cfg.adc_precision_bits} r={m.cfg.adc_range_bits}"
+        report[m.name or name] = s
+        clipped += s["clipped"]
+        outputs += s["outputs"]
+    report["__total__"] = {"clipped": clipped, "outputs": outputs, "fraction": clipped / outputs if outputs else 0.0}
+    return report
+
+
+def pre_adc_histograms(model: torch.nn.Module) -> Dict[str, dict]:
+    """Per layer: histogram dict (see :meth:`PreAdcHistogram.to_dict`) plus ``clip_value``."""
+    out = {}
+    for name, m in _layers(model):
+        if m.pre_adc_histogram is not None:
+            d = m.pre_adc_histogram.to_dict()
+            d["clip_value"] = getattr(m.adc, "clip_value", None)
+            d["clipped_fraction"] = m.clipping_stats()["fraction"]
+            out[m.name or name] = d
+    return out
+
+
+def _group(name: str) -> str:
+    return re.sub(r"\.\d+(\.|$)", r".*\1", name)
+
+
+def plot_pre_adc_histograms(histograms: Dict[str, dict], path: str, title: Optional[str] = None) -> None:
+    """PNG of pre-ADC value distributions, one panel per layer kind (layers that differ only in
+    their block index are pooled), with the ADC clipping limits and clipped fractions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from memristor_asr.util.atomic import atomic_write
+
+    groups: Dict[str, dict] = {}
+    for name, h in histograms.items():
+        g = groups.setdefault(_group(name), {"counts": None, "under": 0, "over": 0, "clip": h.get("clip_value"),
+                                             "edges": np.linspace(h["low"], h["high"], h["bins"] + 1),
+                                             "fractions": []})
+        c = np.asarray(h["counts"], dtype=np.float64)
+        g["counts"] = c if g["counts"] is None else g["counts"] + c
+        g["under"] += h["underflow"]
+        g["over"] += h["overflow"]
+        g["fractions"].append(h.get("clipped_fraction", 0.0))
+    if not groups:
+        raise ValueError("plot_pre_adc_histograms: no histograms recorded (enable_pre_adc_histograms first)")
+    n = len(groups)
+    cols = min(3, n)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.2 * rows), squeeze=False)
+    for ax, (gname, g) in zip(axes.flat, sorted(groups.items())):
+        centers = 0.5 * (g["edges"][1:] + g["edges"][:-1])
+        total = g["counts"].sum() + g["under"] + g["over"]
+        ax.semilogy(centers, np.maximum(g["counts"], 0.5) / max(total, 1), lw=0.8)
+        if g["clip"] is not None:
+            for s in (-1, 1):
+                ax.axvline(s * g["clip"], color="red", ls="--", lw=0.8)
+        ax.set_title(f"{gname}\nclipped {100 * float(np.mean(g['fractions'])):.1f} %", fontsize=8)
+        ax.set_xlabel("pre-ADC value (full-scale cell pairs)", fontsize=7)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=110)
+    plt.close(fig)

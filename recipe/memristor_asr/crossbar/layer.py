@@ -1,0 +1,276 @@
+"""``CrossbarLinearV1``: a QAT linear layer executed on simulated memristor crossbars.
+
+Data flow of one forward (spec section 2):
+``x -> DAC (codes, volts) -> per plane and row tile: column current (mean + read noise)
+-> ADC (x c, round, clip; clipped outputs counted) -> sum row tiles -> x plane significance
+-> x output factor s_w * s_a * q_max -> + bias``.
+
+Fast path (:meth:`CrossbarLinearV1.forward`): since ``I(U; r)`` is linear in ``r`` and the
+polynomials are shared, a column's mean current is ``sum_i D(V_i) (r_pos - r_neg)_ij`` with
+``D = P_HHRS - P_LLRS`` and its read-noise variance ``sum_i 2 c_const(V_i) + c_r(V_i)
+(r_pos + r_neg)_ij`` (:func:`~memristor_asr.crossbar.noise.column_variance_coefficients`): two
+batched matrix products per layer; one Gaussian draw per column and row tile. Per-input
+polynomial values come from tables over the DAC's levels. Nothing of size
+[frames, inputs, outputs] is formed.
+
+Reference path (:meth:`CrossbarLinearV1.forward_reference`): every cell's current and its own
+noise draw, summed per column (slow; for tests and the benchmark).
+"""
+import logging
+from typing import Dict, Optional
+
+import torch
+
+from memristor_asr.crossbar.adc import make_adc
+from memristor_asr.crossbar.config import CrossbarConfigV1
+from memristor_asr.crossbar.dac import DacV1
+from memristor_asr.crossbar.iv import make_iv
+from memristor_asr.crossbar.noise import cell_read, column_variance_coefficients, read_noise_model
+from memristor_asr.crossbar.programming import (
+    DEFAULT_MAX_CELLS_PER_CHUNK,
+    bit_planes,
+    derive_seed,
+    program_planes,
+)
+
+__all__ = ["CrossbarLinearV1", "CrossbarConversionError"]
+
+_log = logging.getLogger(__name__)
+
+
+class CrossbarConversionError(ValueError):
+    """A layer that cannot be put onto crossbars; the message names the layer."""
+
+
+class CrossbarLinearV1(torch.nn.Module):
+    """Linear layer on bit-sliced differential memristor crossbars.
+
+    Build it with :meth:`from_quant_linear`. Buffers ``r_diff`` [row tiles, tile_rows, P * out]
+    (``r_pos - r_neg``) and ``r_sum_aug`` (``r_pos + r_neg``, plus a row of ones) hold the
+    programmed states.
+
+    Attributes:
+        name: qualified module name (errors, seeds, diagnostics)
+        cfg: the layer's resolved :class:`CrossbarConfigV1`
+        significance: [P] plane weights 2^(P-1) ... 1
+        n_clipped, n_adc_outputs: ADC outputs clipped / converted since the last reset
+        pre_adc_histogram: a :class:`~memristor_asr.crossbar.diagnostics.PreAdcHistogram` or None
+    """
+
+    def __init__(self, name: str, in_features: int, out_features: int, cfg: CrossbarConfigV1, act_scale: float,
+                 act_q_max: int, weight_scale: float, significance, r_diff: torch.Tensor, r_sum: torch.Tensor,
+                 bias: Optional[torch.Tensor], read_seed: int):
+        super().__init__()
+        self.name = name
+        self.in_features, self.out_features = in_features, out_features
+        self.cfg = cfg
+        self.act_scale, self.act_q_max, self.weight_scale = float(act_scale), int(act_q_max), float(weight_scale)
+        self.output_factor = self.weight_scale * self.act_scale * self.act_q_max
+        self.n_planes = len(significance)
+        self.register_buffer("significance", torch.tensor(significance, dtype=torch.float32, device=r_diff.device))
+        self.register_buffer("r_diff", r_diff)  # [row tiles, tile_rows, P * out]
+        # r_sum with an extra last row of ones: it carries the state-independent variance term,
+        # so the column variance is a single batched matrix product
+        ones = torch.ones(r_sum.shape[0], 1, r_sum.shape[2], dtype=r_sum.dtype, device=r_sum.device)
+        self.register_buffer("r_sum_aug", torch.cat([r_sum, ones], dim=1))  # [row tiles, tile_rows + 1, P * out]
+        self.register_buffer("bias", None if bias is None else bias.detach().float().clone().to(r_diff.device))
+        self.iv = make_iv(cfg.device_model, cfg.correction_factor, cfg.v_read_max)
+        self.noise = read_noise_model(cfg.read_noise)
+        self.dac = DacV1(cfg.dac_bits, cfg.v_read_max)
+        self.adc = make_adc(cfg)
+        self.read_seed = int(read_seed)
+        self._gen: Optional[torch.Generator] = None
+        self._tables: Dict[torch.device, tuple] = {}
+        self.n_clipped = 0
+        self.n_adc_outputs = 0
+        self._clipped_acc: Optional[torch.Tensor] = None
+        self.pre_adc_histogram = None
+
+    # ------------------------------------------------------------------------------ building
+    @classmethod
+    def from_quant_linear(cls, layer: torch.nn.Module, cfg: CrossbarConfigV1, seed: int, name: str,
+                          device: Optional[torch.device] = None,
+                          max_cells_per_chunk: int = DEFAULT_MAX_CELLS_PER_CHUNK) -> "CrossbarLinearV1":
+        """Program a :class:`memristor_asr.quant.QuantLinear` onto crossbars.
+
+        :param layer: the QAT layer (its input quantizer must have observed data)
+        :param cfg: the converter configuration; per-layer overrides are resolved here
+        :param seed: the device-draw seed (tile and read-noise seeds derive from it and ``name``)
+        :param name: the layer's qualified module name
+        :param device: where to program and run (default: the layer's weight device)
+        """
+        cfg = cfg.for_layer(name)
+        iq, wq = getattr(layer, "input_quantizer", None), getattr(layer, "weight_quantizer", None)
+        if iq is None or wq is None or not hasattr(layer, "integer_weight"):
+            raise CrossbarConversionError(f"layer {name!r}: not a QuantLinear (needs input_quantizer, "
+                                          f"weight_quantizer, integer_weight())")
+        if not iq.observed:
+            raise CrossbarConversionError(f"layer {name!r}: its input quantizer never observed data, so the "
+                                          f"activation scale is unknown; train or calibrate the model first")
+        if not getattr(wq, "observed", True):
+            raise CrossbarConversionError(f"layer {name!r}: its weight quantizer never observed the weights")
+        levels, s_w = layer.integer_weight()
+        q_max = int(wq.q_max)
+        if levels.dtype.is_floating_point and not torch.equal(levels, torch.round(levels)):
+            raise CrossbarConversionError(f"layer {name!r}: integer_weight() returned non-integer levels")
+        if levels.shape != (layer.out_features, layer.in_features):
+            raise CrossbarConversionError(f"layer {name!r}: integer weights have shape {tuple(levels.shape)}, "
+                                          f"expected {(layer.out_features, layer.in_features)}")
+        if levels.numel() and int(levels.abs().max()) > q_max:
+            raise CrossbarConversionError(f"layer {name!r}: weights are not on the {wq.bits:g}-bit grid "
+                                          f"(|level| {int(levels.abs().max())} > q_max {q_max})")
+        s_a, s_w = float(iq.scale), float(s_w)
+        if not (s_a > 0 and s_w > 0):
+            raise CrossbarConversionError(f"layer {name!r}: non-positive quantizer scale (s_a={s_a}, s_w={s_w})")
+        device = torch.device(device) if device is not None else layer.weight.device
+        planes, significance = bit_planes(levels.to(device), q_max)
+        iv = make_iv(cfg.device_model, cfg.correction_factor, cfg.v_read_max)
+        states = program_planes(planes, cfg, iv, seed, name, device=device, max_cells_per_chunk=max_cells_per_chunk)
+        return cls(name, layer.in_features, layer.out_features, cfg, s_a, int(iq.q_max), s_w, significance,
+                   states.r_diff, states.r_sum, layer.bias, read_seed=derive_seed(seed, name, "read"))
+
+    @property
+    def n_cells(self) -> int:
+        """Physical cells: two per weight and plane."""
+        return 2 * self.n_planes * self.in_features * self.out_features
+
+    # ------------------------------------------------------------------------------ randomness
+    def seed_read_noise(self, seed: int) -> None:
+        """Restart the read-noise stream from ``seed`` (e.g. per utterance, so results do not
+        depend on batching or order)."""
+        self.read_seed = int(seed)
+        self._gen = None
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        if self._gen is None or self._gen.device != device:
+            self._gen = torch.Generator(device=device)
+            self._gen.manual_seed(self.read_seed)
+        return self._gen
+
+    # ------------------------------------------------------------------------------ statistics
+    def reset_statistics(self) -> None:
+        self.n_clipped, self.n_adc_outputs, self._clipped_acc = 0, 0, None
+        if self.pre_adc_histogram is not None:
+            self.pre_adc_histogram.reset()
+
+    def clipping_stats(self) -> Dict[str, float]:
+        """``{"clipped", "outputs", "fraction"}`` of ADC outputs since the last reset."""
+        if self._clipped_acc is not None:
+            self.n_clipped += int(self._clipped_acc)
+            self._clipped_acc = None
+        frac = self.n_clipped / self.n_adc_outputs if self.n_adc_outputs else 0.0
+        return {"clipped": self.n_clipped, "outputs": self.n_adc_outputs, "fraction": frac}
+
+    # ------------------------------------------------------------------------------ DAC tables
+    def _level_tables(self, levels: int, device: torch.device):
+        """Per DAC level: D(V) (mean slope), c_const(V), c_r(V) (variance coefficients), already
+        in ADC code units (x input_scale, variances x input_scale^2). Indexing by DAC code
+        replaces polynomial evaluation on every input."""
+        key = (device, levels)
+        if key not in self._tables:
+            codes = torch.arange(-levels, levels + 1, device=device)
+            volts = (codes.float() / levels) * self.cfg.v_read_max
+            s = self.adc.input_scale
+            d = self.iv.diff_current(volts) * s
+            if self.noise is None:
+                self._tables[key] = (d, None, None)
+            else:
+                c0, c1 = column_variance_coefficients(volts, self.iv, self.noise)
+                self._tables[key] = (d, c0 * s * s, c1 * s * s)
+        return self._tables[key]
+
+    def _blocks(self, v: torch.Tensor) -> torch.Tensor:
+        """[N, in] -> [N, row tiles, tile_rows] (zero-padded rows)."""
+        nb, rows = self.r_diff.shape[0], self.r_diff.shape[1]
+        pad = nb * rows - v.shape[1]
+        if pad:
+            v = torch.nn.functional.pad(v, (0, pad))
+        return v.view(v.shape[0], nb, rows)
+
+    # ------------------------------------------------------------------------------ fast path
+    def _column_codes(self, x: torch.Tensor) -> torch.Tensor:
+        """Noisy column currents in ADC input units (``I * adc.input_scale``), fast path.
+
+        :param x: [N, in] :return: [row tiles, N, P * out]"""
+        codes, levels = self.dac.codes(x, self.act_scale, self.act_q_max)
+        d_tab, c0_tab, c1_tab = self._level_tables(levels, x.device)
+        idx = codes + levels  # [N, in]
+        v = torch.bmm(self._blocks(d_tab[idx]).transpose(0, 1), self.r_diff)  # [nb, N, P*out]
+        if self.noise is None:
+            return v
+        const = 2.0 * self._blocks(c0_tab[idx]).sum(-1, keepdim=True)  # [N, nb, 1] (pairs: 2 cells)
+        coef = torch.cat([self._blocks(c1_tab[idx]), const], dim=-1).transpose(0, 1)  # [nb, N, rows + 1]
+        std = torch.bmm(coef, self.r_sum_aug).clamp_(min=0).sqrt_()  # [nb, N, P*out]
+        eps = torch.randn(v.shape, generator=self._generator(v.device), device=v.device)
+        return v.addcmul_(eps, std)
+
+    def column_currents(self, x: torch.Tensor) -> torch.Tensor:
+        """Noisy column currents of every plane and row tile [A] (fast path).
+
+        :param x: [N, in] layer inputs
+        :return: [row tiles, N, P * out]; plane b's columns are ``b * out ... (b + 1) * out - 1``
+        """
+        return self._column_codes(x).div_(self.adc.input_scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """:param x: [..., in] :return: [..., out]"""
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"layer {self.name!r}: expected {self.in_features} input features, got {x.shape[-1]}")
+        lead = x.shape[:-1]
+        flat = x.reshape(-1, self.in_features)
+        return self._digitize_and_combine(self._column_codes(flat)).view(*lead, self.out_features)
+
+    def _digitize_and_combine(self, v: torch.Tensor) -> torch.Tensor:
+        """[row tiles, N, P*out] ADC inputs (``I * input_scale``) -> [N, out] layer outputs."""
+        if self.pre_adc_histogram is not None:
+            self.pre_adc_histogram.update(v * self.adc.output_step)
+        clipped = self.adc.quantize_scaled_(v)
+        self.n_adc_outputs += v.numel()
+        self._clipped_acc = clipped if self._clipped_acc is None else self._clipped_acc + clipped
+        acc = v[0]
+        for j in range(1, v.shape[0]):  # digital sum of the row tiles' partial sums
+            acc = acc + v[j] if j == 1 else acc.add_(v[j])
+        n = v.shape[1]
+        per_plane = acc.view(n, self.n_planes, self.out_features)  # [N, P, out]
+        y = torch.einsum("npo,p->no", per_plane, self.significance * (self.adc.output_step * self.output_factor))
+        return y if self.bias is None else y + self.bias
+
+    # ------------------------------------------------------------------------------ reference
+    def cell_states(self, plane: int, row_tile: int):
+        """(r_pos, r_neg), each [rows, out], of one plane and row tile (recovered from the
+        stored sum and difference)."""
+        rows = min(self.cfg.tile_rows, self.in_features - row_tile * self.cfg.tile_rows)
+        cols = slice(plane * self.out_features, (plane + 1) * self.out_features)
+        d, s = self.r_diff[row_tile, :rows, cols], self.r_sum_aug[row_tile, :rows, cols]
+        return (s + d) * 0.5, (s - d) * 0.5
+
+    def column_currents_reference(self, x: torch.Tensor, frames_per_chunk: int = 8) -> torch.Tensor:
+        """Per-cell simulation of :meth:`column_currents`: every cell's current ``I(V; r)``
+        with its own read-noise draw, summed per column. Same shape, same distribution."""
+        codes, levels = self.dac.codes(x, self.act_scale, self.act_q_max)
+        volts = (codes.float() / levels) * self.cfg.v_read_max  # [N, in]
+        nb, n = self.r_diff.shape[0], x.shape[0]
+        out = torch.zeros(nb, n, self.n_planes * self.out_features, device=x.device)
+        gen = self._generator(x.device)
+        for j in range(nb):
+            r0 = j * self.cfg.tile_rows
+            for b in range(self.n_planes):
+                r_pos, r_neg = self.cell_states(b, j)
+                cols = slice(b * self.out_features, (b + 1) * self.out_features)
+                for f0 in range(0, n, frames_per_chunk):
+                    v = volts[f0:f0 + frames_per_chunk, r0:r0 + r_pos.shape[0], None]  # [n, rows, 1]
+                    i_pos = cell_read(v, r_pos, self.iv, self.noise, gen)  # [n, rows, out]
+                    i_neg = cell_read(v, r_neg, self.iv, self.noise, gen)
+                    out[j, f0:f0 + frames_per_chunk, cols] = i_pos.sum(1) - i_neg.sum(1)
+        return out
+
+    def forward_reference(self, x: torch.Tensor, frames_per_chunk: int = 8) -> torch.Tensor:
+        """:meth:`forward` through the per-cell reference simulation."""
+        lead = x.shape[:-1]
+        flat = x.reshape(-1, self.in_features)
+        currents = self.column_currents_reference(flat, frames_per_chunk)
+        return self._digitize_and_combine(currents.mul_(self.adc.input_scale)).view(*lead, self.out_features)
+
+    def extra_repr(self) -> str:
+        return (f"{self.name!r}, in={self.in_features}, out={self.out_features}, planes={self.n_planes}, "
+                f"cells={self.n_cells}, {self.cfg.describe()}")
