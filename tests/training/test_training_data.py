@@ -141,3 +141,26 @@ def test_feature_stats_normalise(tiny_corpus, tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"mean": mean[:40], "std": std}))
     with pytest.raises(ValueError, match="list of 80"):
         load_feature_stats(tmp_path / "bad.json", 80)
+
+
+def test_stats_from_the_data_features_library_match_and_are_checked(tiny_corpus, tmp_path):
+    """Statistics written by memristor_asr.data.features (the features job) equal ours and are accepted;
+    statistics of other features are refused."""
+    import dataclasses
+
+    from memristor_asr.data.features import LogMelFeatureConfig, compute_normalization_stats, write_normalization_stats
+    from memristor_asr.data.manifest import read_manifest
+    from memristor_asr.training.feature_stats import to_log_mel_config
+
+    assert to_log_mel_config(FeatureConfigV1()) == LogMelFeatureConfig()
+    utts = read_manifest(tiny_corpus["manifest"])
+    write_normalization_stats(tmp_path / "s.json", compute_normalization_stats(utts, LogMelFeatureConfig()))
+    mean, std = load_feature_stats(tmp_path / "s.json", 80, FeatureConfigV1())
+    ds = build_ctc_dataset(tiny_corpus["manifest"], tiny_corpus["lexicon"], tiny_corpus["tokens"])
+    m2, s2 = compute_feature_stats(FeatureConfigV1(), ds, max_utterances=100)
+    np.testing.assert_allclose(mean, m2, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(std, s2, rtol=1e-4, atol=1e-4)
+    other = dataclasses.replace(LogMelFeatureConfig(), f_max=8000)
+    write_normalization_stats(tmp_path / "o.json", compute_normalization_stats(utts[:2], other))
+    with pytest.raises(ValueError, match="model extracts"):
+        load_feature_stats(tmp_path / "o.json", 80, FeatureConfigV1())

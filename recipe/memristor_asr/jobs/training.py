@@ -124,7 +124,8 @@ class TrainQatConformerJob(Job):
         make = demo_config if self.profile == "demo" else paper_config
         model_cfg = make(train_data.vocab, self.quant, **self.model_overrides)
         if self.feature_stats is not None:
-            mean, std = load_feature_stats(self.feature_stats.get_path(), model_cfg.features.num_filters)
+            mean, std = load_feature_stats(self.feature_stats.get_path(), model_cfg.features.num_filters,
+                                           model_cfg.features)
             stats_source = self.feature_stats.get_path()
         else:
             mean, std = compute_feature_stats(model_cfg.features, train_data, self.stats_utterances, seed=cfg.seed)

@@ -9,7 +9,7 @@ import logging
 import math
 import os
 import random
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 
@@ -17,19 +17,39 @@ from memristor_asr.model.config import FeatureConfigV1
 from memristor_asr.model.features import LogMelFeaturesV1
 from memristor_asr.training.dataset import CtcDataset
 
-__all__ = ["load_feature_stats", "compute_feature_stats"]
+__all__ = ["load_feature_stats", "compute_feature_stats", "to_log_mel_config"]
 
 _log = logging.getLogger(__name__)
 
 
-def load_feature_stats(path: str, num_filters: int) -> Tuple[List[float], List[float]]:
-    """Read ``mean``/``std`` lists of ``num_filters`` finite floats (std > 0) from a JSON file."""
+def to_log_mel_config(cfg: FeatureConfigV1):
+    """The data package's ``LogMelFeatureConfig`` describing the same features as ``cfg``
+    (both drive i6_models' ``LogMelFeatureExtractionV1``)."""
+    from memristor_asr.data.features import LogMelFeatureConfig
+
+    return LogMelFeatureConfig(sample_rate=cfg.sample_rate, win_size=cfg.win_size, hop_size=cfg.hop_size,
+                               num_filters=cfg.num_filters, f_min=cfg.f_min, f_max=cfg.f_max, min_amp=cfg.min_amp,
+                               center=cfg.center, n_fft=None)
+
+
+def load_feature_stats(path: str, num_filters: int, cfg: Optional[FeatureConfigV1] = None
+                       ) -> Tuple[List[float], List[float]]:
+    """Read ``mean``/``std`` lists of ``num_filters`` finite floats (std > 0) from a JSON file.
+
+    If the file records the feature ``config`` it was computed with (the data features job does,
+    as ``memristor_asr.data.features.LogMelFeatureConfig``) and ``cfg`` is given, the two must agree.
+    """
     path = os.fspath(path)
     with open(path, encoding="utf-8") as f:
         try:
             d = json.load(f)
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}: feature statistics are not valid JSON ({e})") from None
+    if cfg is not None and isinstance(d, dict) and "config" in d:
+        ours = to_log_mel_config(cfg).as_dict()
+        if d["config"] != ours:
+            raise ValueError(f"{path}: statistics were computed with features {d['config']}, "
+                             f"but the model extracts {ours}")
     out = []
     for key in ("mean", "std"):
         v = d.get(key) if isinstance(d, dict) else None
