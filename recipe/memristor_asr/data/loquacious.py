@@ -50,6 +50,9 @@ def import_loquacious(corpus_dir: str, split: str, sample_rate: int = 16000, sin
     if missing:
         raise ManifestError(f"{tsv}:1: header lacks column(s) {missing}; got {header}")
     col = {c: header.index(c) for c in header}
+    for lineno, row in enumerate(rows[1:], start=2):  # table structure first, before any audio is opened
+        if any(c.strip() for c in row) and len(row) != len(header):
+            raise ManifestError(f"{tsv}:{lineno}: {len(row)} fields, header has {len(header)}")
     stats = {"rows": 0, "skipped_text": 0, "skipped_examples": []}
     utts, seen = [], set()
     progress = ProgressLog(len(rows) - 1, f"loquacious {split}", sink=sink)
@@ -58,8 +61,6 @@ def import_loquacious(corpus_dir: str, split: str, sample_rate: int = 16000, sin
             continue
         where = f"{tsv}:{lineno}"
         stats["rows"] += 1
-        if len(row) != len(header):
-            raise ManifestError(f"{where}: {len(row)} fields, header has {len(header)}")
         uid, wav, spk, raw = (row[col[c]].strip() for c in LOQUACIOUS_COLUMNS)
         if not uid or not wav or not spk:
             raise ManifestError(f"{where}: empty ID, wav or spk_id field")

@@ -132,6 +132,11 @@ def _engine_command(speaker: SpeakerV1, text: str, wav_path: str) -> Tuple[List[
     A file, not a pipe: Festival writes a WAV header with a zero data length to a pipe.
     """
     if speaker.engine == "espeak":
+        # espeak-ng matches voice names loosely ("no-such-voice" speaks Norwegian): check exactly
+        accent, _, variant = speaker.voice.partition("+")
+        if accent not in espeak_english_accents() or (variant and variant not in espeak_variants()):
+            raise SynthesisError(f"speaker {speaker.id!r}: {speaker.voice!r} is not an espeak-ng English accent "
+                                 f"{espeak_english_accents()} with an optional +variant")
         # text is normalised (letters, apostrophes, spaces): safe as one argument
         return ["espeak-ng", "-v", speaker.voice, "-s", str(speaker.rate_wpm), "-p", str(speaker.pitch), "-w", wav_path, text], None
     return ["text2wave", "-eval", f"(voice_{speaker.voice})", "-o", wav_path], text + "\n"
@@ -141,7 +146,10 @@ def _render(req: SynthesisRequest, sample_rate: int) -> np.ndarray:
     """engine -> temp WAV -> sox -> float32 samples at ``sample_rate``."""
     with tempfile.TemporaryDirectory(prefix="synth.") as tmp:
         raw_wav = os.path.join(tmp, "engine.wav")
-        cmd, stdin_text = _engine_command(req.speaker, req.text, raw_wav)
+        try:
+            cmd, stdin_text = _engine_command(req.speaker, req.text, raw_wav)
+        except SynthesisError as e:
+            raise SynthesisError(f"utterance {req.utt_id!r}: {e}") from None
         shown = " ".join(cmd[:-1] if stdin_text is None else cmd)
         where = f"utterance {req.utt_id!r} (speaker {req.speaker.id!r}, command {shown!r})"
         eng = subprocess.run(cmd, input=stdin_text, capture_output=True, text=True)
