@@ -1,0 +1,1 @@
+"""Scoring (library): STM/CTM files, in-process word alignment, NIST sclite, WER statistics."""
