@@ -10,7 +10,7 @@ for _p in (_RECIPE, _HERE):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from decoding_fixtures import LM_TEXT, build_lexicon, kenlm_available  # noqa: E402
+from decoding_fixtures import LM_TEXT, build_lexicon, kenlm_available, train_lm  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -18,11 +18,7 @@ def tiny_lm(tmp_path_factory):
     """A 4-gram KenLM binary trained by lmplz on a handful of sentences (skips without lmplz)."""
     if not kenlm_available():
         pytest.skip("KenLM lmplz/build_binary not built (run setup.sh or set MEMRISTOR_ASR_TOOLS_BIN)")
-    from memristor_asr.decoding.ngram_lm import train_ngram_lm
-
-    path = tmp_path_factory.mktemp("lm") / "lm4.bin"
-    train_ngram_lm(LM_TEXT, str(path), order=4, discount_fallback=True)
-    return path
+    return train_lm(tmp_path_factory.mktemp("lm"), LM_TEXT)
 
 
 @pytest.fixture(scope="session")

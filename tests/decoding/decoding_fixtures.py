@@ -16,14 +16,25 @@ LM_TEXT = [
 
 
 def kenlm_available() -> bool:
-    from memristor_asr.decoding.ngram_lm import kenlm_binary
+    from memristor_asr.data.lm import KenLmError, kenlm_binary
 
     try:
         kenlm_binary("lmplz")
         kenlm_binary("build_binary")
         return True
-    except FileNotFoundError:
+    except KenLmError:
         return False
+
+
+def train_lm(directory, sentences, order: int = 4):
+    """A KenLM binary LM on ``sentences`` with the data library's lmplz wrapper (tiny text: discount fallback)."""
+    from memristor_asr.data.lm import build_binary, train_arpa
+
+    text = directory / "lm.txt"
+    text.write_text("\n".join(sentences) + "\n")
+    train_arpa(str(text), str(directory / "lm.arpa"), order=order, discount_fallback=True)
+    build_binary(str(directory / "lm.arpa"), str(directory / "lm.bin"))
+    return directory / "lm.bin"
 
 
 def cmu_lexicon(words: Sequence[str]) -> Dict[str, List[List[str]]]:

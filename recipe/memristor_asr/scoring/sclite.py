@@ -17,8 +17,9 @@ import subprocess
 from dataclasses import dataclass
 from typing import Collection, Dict, List, Optional, Tuple
 
+from memristor_asr.data.stm import StmSegment, read_stm
 from memristor_asr.scoring.ctm import CtmWord, read_ctm, write_ctm
-from memristor_asr.scoring.stm import StmSegment, read_stm, write_stm
+from memristor_asr.util.atomic import atomic_write
 
 __all__ = ["ScliteError", "ScliteResult", "find_sclite", "parse_sclite_raw", "check_hypothesis_recordings",
            "run_sclite"]
@@ -151,6 +152,14 @@ def _normalised_ctm(segments: List[StmSegment], words: List[CtmWord]) -> List[Ct
     return out
 
 
+def _write_sorted_stm(path: str, segments: List[StmSegment], comment: str) -> None:
+    with atomic_write(path) as f:
+        f.write(f";; {comment}\n")
+        for s in sorted(segments, key=lambda s: (s.recording, s.channel, s.start)):
+            label = f" <{s.label}>" if s.label else ""
+            f.write(f"{s.recording} {s.channel} {s.speaker} {s.start:.2f} {s.end:.2f}{label} {s.text}".rstrip() + "\n")
+
+
 def run_sclite(stm_path: str, ctm_path: str, out_dir: str, name: str = "sclite", case_sensitive: bool = False,
                hyp_ids: Optional[Collection[str]] = None) -> ScliteResult:
     """Score ``ctm_path`` against ``stm_path`` with sclite; reports (sys, raw, pra, dtl) go to ``out_dir``.
@@ -161,15 +170,14 @@ def run_sclite(stm_path: str, ctm_path: str, out_dir: str, name: str = "sclite",
     :return: the counts of the raw report
     """
     sclite = find_sclite()
-    segments = read_stm(stm_path)
+    segments = list(read_stm(stm_path))
     if not segments:
         raise ValueError(f"{stm_path}: reference has no segments")
     words = read_ctm(ctm_path)
     check_hypothesis_recordings(segments, words, os.fspath(ctm_path), hyp_ids)
     os.makedirs(out_dir, exist_ok=True)
     ref_copy, hyp_copy = os.path.join(out_dir, "ref.stm"), os.path.join(out_dir, "hyp.ctm")
-    write_stm(ref_copy, sorted(segments, key=lambda s: (s.recording, s.channel, s.start)),
-              comment=f"sorted copy of {os.fspath(stm_path)}")
+    _write_sorted_stm(ref_copy, segments, f"sorted copy of {os.fspath(stm_path)}")
     write_ctm(hyp_copy, _normalised_ctm(segments, words))
     cmd = [sclite, "-r", ref_copy, "stm", "-h", hyp_copy, "ctm", "-O", out_dir, "-n", name,
            "-o", "sum", "rsum", "pralign", "dtl", "-e", "utf-8"]
