@@ -119,3 +119,18 @@ def test_stm_errors(tmp_path):
         list(read_stm(str(bad)))
     with pytest.raises(StmError, match="contains whitespace"):
         write_stm(str(tmp_path / "x.stm"), [Utterance("a b", "/a.wav", 1.0, "s", "x")])
+
+
+def test_manifest_errors_name_file_and_line(tmp_path):
+    from memristor_asr.data.manifest import ManifestError, read_manifest
+
+    m = tmp_path / "m.jsonl"
+    good = '{"id": "a", "audio": "/a.wav", "duration": 1.0, "speaker": "s", "orth": "x"}\n'
+    m.write_text(good + '{"id": "b", "audio": "/b.wav", "duration": 1.0, "orth": "y"}\n')
+    with pytest.raises(ManifestError, match=r"m.jsonl:2: missing field\(s\) \['speaker'\]"):
+        read_manifest(str(m))
+    m.write_text(good + '{"id": "b", "audio": "/b.wav", "duration": 1.0, "speaker": "s", "orth": "  "}\n')
+    with pytest.raises(ManifestError, match=r"m.jsonl:2: empty transcript"):
+        read_manifest(str(m))
+    with pytest.raises(ManifestError, match="does not exist"):
+        read_manifest(str(tmp_path / "none.jsonl"))
