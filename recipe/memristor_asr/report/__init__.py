@@ -1,0 +1,1 @@
+"""Reporting (library): WER tables (markdown, CSV) and plots (PNG) of the study's results."""
