@@ -60,10 +60,12 @@ def test_tedlium_import(tmp_path):
     assert stats["ignored_segments"] == 1 and stats["skipped_empty"] == 1 and stats["removed_noise_tokens"] == 2
     assert stats["segments"] == 4 and stats["utterances"] == 2
     assert utts[0].id == f"TalkA_2010_{100:07d}_{round((1.0 + d1) * 100):07d}"
+    assert utts[0].extra["recording_start"] == 1.0
     for u, d in zip(utts, (d1, d2)):
         assert check_audio(u.audio) == pytest.approx(u.duration)
         assert abs(u.duration - d) < 0.02  # STM times are rounded to 10 ms
         assert u.speaker == "TalkA_2010" and u.extra["recording"] == "TalkA_2010"
+        assert "start" not in u.extra and "end" not in u.extra  # those would slice the cut WAV again
         audio, _ = soundfile.read(u.audio)
         assert np.sqrt(np.mean(audio ** 2)) > 0.01  # speech, not the silence around it
     write_manifest(str(tmp_path / "dev.jsonl"), utts)

@@ -9,8 +9,7 @@ the training data, stored as JSON ``{"mean": [F], "std": [F], "num_frames": N, "
 """
 import dataclasses
 import json
-import math
-from typing import Dict, Iterable, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch

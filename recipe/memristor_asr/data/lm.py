@@ -12,14 +12,12 @@
   the LM score as ``<unk>`` and are also reported separately (perplexity with and without them,
   like KenLM's ``query``). No extra package needed (the ``kenlm`` Python module is not installed).
 """
-import math
 import os
 import shutil
 import subprocess
 import tempfile
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from memristor_asr.util.atomic import atomic_write
 
 __all__ = [
     "KenLmError",

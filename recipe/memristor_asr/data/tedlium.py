@@ -9,7 +9,9 @@ Expected layout (``corpus_dir`` is the directory that holds the splits)::
 
 STM lines: ``<talk> 1 <speaker> <start> <end> <o,f0,male> transcript``. Each segment is cut by
 time with sox into ``<audio_dir>/<talk>/<utt id>.wav`` (16 kHz mono), utterance id
-``<talk>_<start cs>_<end cs>`` (centiseconds, zero padded).
+``<talk>_<start cs>_<end cs>`` (centiseconds, zero padded). The manifest's ``audio`` is the cut
+WAV; the segment's place in the talk is kept as ``recording``/``recording_start``/``recording_end``
+(not ``start``/``end``, which per the manifest format would mean a slice *of* ``audio``).
 
 Transcript handling (counted in the returned statistics, never silent):
 
@@ -114,7 +116,7 @@ def import_tedlium(
             uid = f"{seg.recording}_{round(seg.start * 100):07d}_{round(seg.end * 100):07d}"
             out = os.path.join(audio_dir, seg.recording, uid + ".wav")
             utt = Utterance(uid, os.path.abspath(out), seg.end - seg.start, seg.speaker, text,
-                            {"recording": seg.recording, "start": seg.start, "end": seg.end})
+                            {"recording": seg.recording, "recording_start": seg.start, "recording_end": seg.end})
             jobs.append((utt, src, seg.start, min(seg.end, durations[src]), where))
     ids = [j[0].id for j in jobs]
     if len(set(ids)) != len(ids):
