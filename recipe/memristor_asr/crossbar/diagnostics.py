@@ -125,7 +125,11 @@ def plot_pre_adc_histograms(histograms: Dict[str, dict], path: str, title: Optio
     for ax, (gname, g) in zip(axes.flat, sorted(groups.items())):
         centers = 0.5 * (g["edges"][1:] + g["edges"][:-1])
         total = g["counts"].sum() + g["under"] + g["over"]
-        ax.semilogy(centers, np.maximum(g["counts"], 0.5) / max(total, 1), lw=0.8)
+        share = np.where(g["counts"] > 0, g["counts"] / max(total, 1), np.nan)  # empty bins left out
+        ax.semilogy(centers, share, lw=0.8)
+        if g["under"] or g["over"]:
+            ax.text(0.02, 0.95, f"outside the plot: {100 * (g['under'] + g['over']) / max(total, 1):.2f} %",
+                    transform=ax.transAxes, fontsize=7, va="top")
         if g["clip"] is not None:
             for s in (-1, 1):
                 ax.axvline(s * g["clip"], color="red", ls="--", lw=0.8)

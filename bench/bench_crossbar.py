@@ -1,0 +1,168 @@
+"""Crossbar simulation benchmark: fast path vs per-cell reference, and the paper-size model.
+
+Measured side by side in one run:
+1. one 384 -> 1536 layer, 4-bit weights, 250 frames: fast path vs per-cell reference path
+   (target: fast >= 50x faster);
+2. the paper-size model (12 Conformer blocks x 384, FF 1536, rel-pos, 3-bit QAT layers with
+   random weights): programming time and peak memory of one device draw, and the real-time
+   factor of simulated inference (40 ms per frame after 4x subsampling; target RTF <= 1),
+   with the time spent inside the crossbar layers and the digital (float QAT) baseline.
+
+Usage: ``python bench/bench_crossbar.py [--threads 2] [--seconds 10] [--skip-model] [--json out.json]``
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "recipe"))
+
+import torch  # noqa: E402
+
+from memristor_asr.crossbar import CrossbarConfigV1, CrossbarLinearV1, convert_to_crossbars, crossbar_layers  # noqa: E402
+from memristor_asr.quant import QuantLinear, calibration  # noqa: E402
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+
+
+def current_rss_gb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024 ** 2
+    return float("nan")
+
+
+def bench_layer(frames: int, repeats: int) -> dict:
+    torch.manual_seed(0)
+    q = QuantLinear(384, 1536, weight_bits=4, name="ff")
+    with calibration(q):
+        q(torch.randn(512, 384))
+    cfg = CrossbarConfigV1()  # physical read noise, 8-bit DAC, 4+4-bit ADC, 128 x 128 tiles
+    t0 = time.perf_counter()
+    xb = CrossbarLinearV1.from_quant_linear(q, cfg, seed=1, name="ff")
+    t_prog = time.perf_counter() - t0
+    x = torch.randn(frames, 384)
+    with torch.no_grad():
+        xb(x)  # warm-up (tables)
+        fast = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            xb(x)
+            fast.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        xb.forward_reference(x, frames_per_chunk=25)
+        t_ref = time.perf_counter() - t0
+    t_fast = statistics.median(fast)
+    return {"layer": "384x1536, 4-bit (3 planes), %d frames" % frames, "cells": xb.n_cells,
+            "programming_s": t_prog, "fast_s": t_fast, "reference_s": t_ref, "speedup": t_ref / t_fast}
+
+
+def build_paper_model(bits: float):
+    from memristor_asr.model import ConformerCtcModelV1, paper_config
+    from memristor_asr.quant import QuantConfigV1
+
+    torch.manual_seed(0)
+    vocab = ["<blank>"] + [f"t{i}" for i in range(78)]
+    model = ConformerCtcModelV1(paper_config(vocab, QuantConfigV1(weight_bits=bits)))
+    with calibration(model):  # random weights, activation ranges from random audio
+        model(torch.randn(2, 16000 * 4) * 0.1, torch.tensor([64000, 48000]))
+    return model.eval()
+
+
+def timed_forward(model, audio, lens, repeats: int):
+    times = []
+    with torch.no_grad():
+        model(audio, lens)  # warm-up
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            model(audio, lens)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def crossbar_time(model, audio, lens) -> float:
+    """Seconds spent inside crossbar layers during one forward (forward hooks)."""
+    spent, starts = [0.0], {}
+    hooks = []
+    for name, m in crossbar_layers(model).items():
+        hooks.append(m.register_forward_pre_hook(lambda mod, inp, n=name: starts.__setitem__(n, time.perf_counter())))
+        hooks.append(m.register_forward_hook(lambda mod, inp, out, n=name: spent.__setitem__(0, spent[0] + time.perf_counter() - starts[n])))
+    with torch.no_grad():
+        model(audio, lens)
+    for h in hooks:
+        h.remove()
+    return spent[0]
+
+
+def bench_model(seconds: float, bits: float, repeats: int) -> dict:
+    model = build_paper_model(bits)
+    audio = torch.randn(1, int(16000 * seconds)) * 0.1
+    lens = torch.tensor([audio.shape[1]])
+    t_digital = timed_forward(model, audio, lens, repeats)
+    rss_before, peak_before = current_rss_gb(), peak_rss_gb()
+    t0 = time.perf_counter()
+    convert_to_crossbars(model, CrossbarConfigV1(), seed=1)
+    t_prog = time.perf_counter() - t0
+    peak_after = peak_rss_gb()
+    layers = crossbar_layers(model)
+    n_cells = sum(m.n_cells for m in layers.values())
+    state_gb = sum(m.r_diff.numel() + m.r_sum_aug.numel() for m in layers.values()) * 4 / 1024 ** 3
+    t_sim = timed_forward(model, audio, lens, repeats)
+    t_xbar = crossbar_time(model, audio, lens)
+    with torch.no_grad():
+        _, out_lens = model(audio, lens)
+    frames = int(out_lens[0])
+    return {"model": f"12 x 384, FF 1536, rel-pos, {bits:g}-bit, {len(layers)} crossbar layers", "cells": n_cells,
+            "programming_s": t_prog, "programming_Mcells_per_s": n_cells / t_prog / 1e6,
+            "rss_before_gb": rss_before, "peak_rss_before_gb": peak_before, "peak_rss_after_programming_gb": peak_after,
+            "stored_state_gb": state_gb, "audio_s": seconds, "frames_after_subsampling": frames,
+            "digital_forward_s": t_digital, "simulated_forward_s": t_sim, "crossbar_layers_s": t_xbar,
+            "rtf_simulated": t_sim / seconds, "rtf_digital": t_digital / seconds,
+            "ms_per_frame_simulated": 1000 * t_sim / frames, "ms_per_frame_crossbar_layers": 1000 * t_xbar / frames}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--frames", type=int, default=250)
+    ap.add_argument("--seconds", type=float, default=10.0, help="audio length for the RTF measurement")
+    ap.add_argument("--bits", type=float, default=3)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--skip-model", action="store_true")
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()}")
+    res = {"threads": args.threads, "load_average_start": os.getloadavg()}
+    lay = bench_layer(args.frames, args.repeats)
+    res["layer"] = lay
+    print(f"[layer] {lay['layer']}: programming {lay['programming_s']:.2f} s; fast path {1000 * lay['fast_s']:.1f} ms, "
+          f"reference {lay['reference_s']:.2f} s -> fast path {lay['speedup']:.0f}x faster (target >= 50x)")
+    if not args.skip_model:
+        mod = bench_model(args.seconds, args.bits, args.repeats)
+        res["model"] = mod
+        print(f"[model] {mod['model']}: {mod['cells'] / 1e6:.1f} M cells programmed in {mod['programming_s']:.1f} s "
+              f"({mod['programming_Mcells_per_s']:.2f} M cells/s); peak RSS {mod['peak_rss_before_gb']:.2f} GB before, "
+              f"{mod['peak_rss_after_programming_gb']:.2f} GB after programming; stored crossbar state "
+              f"{mod['stored_state_gb']:.2f} GB")
+        print(f"[model] {mod['audio_s']:.0f} s audio = {mod['frames_after_subsampling']} frames: simulated forward "
+              f"{mod['simulated_forward_s']:.2f} s (RTF {mod['rtf_simulated']:.3f}, target <= 1; "
+              f"{mod['ms_per_frame_simulated']:.1f} ms/frame vs 40 ms), of which crossbar layers "
+              f"{mod['crossbar_layers_s']:.2f} s; digital QAT forward {mod['digital_forward_s']:.2f} s "
+              f"(RTF {mod['rtf_digital']:.3f})")
+    res["load_average_end"] = os.getloadavg()
+    print(f"load average at the end {res['load_average_end']}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
