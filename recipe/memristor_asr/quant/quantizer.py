@@ -114,8 +114,9 @@ class WeightQuantizer(_SymmetricQuantizer):
 
     @torch.no_grad()
     def observe(self, w: torch.Tensor) -> None:
-        self.min_val.copy_(w.min())
-        self.max_val.copy_(w.max())
+        lo, hi = torch.aminmax(w)
+        self.min_val.copy_(lo)
+        self.max_val.copy_(hi)
         absmax = torch.maximum(self.min_val.abs(), self.max_val.abs())
         self.scale.copy_(torch.clamp(absmax / self.q_max, min=_EPS))
         self._observed.fill_(True)
@@ -156,7 +157,8 @@ class ActivationQuantizer(_SymmetricQuantizer):
 
     @torch.no_grad()
     def observe(self, x: torch.Tensor) -> None:
-        batch_absmax = x.abs().max().float()
+        lo, hi = torch.aminmax(x)  # one pass, no |x| temporary
+        batch_absmax = torch.maximum(-lo, hi).float()
         if not torch.isfinite(batch_absmax):
             raise FloatingPointError("activation quantizer observed a non-finite input (NaN/inf in the activations)")
         n = int(self.num_observations)
