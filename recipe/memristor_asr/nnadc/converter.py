@@ -1,0 +1,213 @@
+"""A trained NNADC: its programmed blocks, the signal flow between them, and Monte-Carlo instances.
+
+Why one class for both architectures: sub-ranging and pipelined converters differ only in what a
+block after the first receives (the analog input plus the coarse code, or the previous stage's
+residue plus its own code); everything downstream (digital combiner, metrics, transfer tables,
+netlists) works on the per-stage digits this class produces.
+"""
+import dataclasses
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from .block import BlockHardware, CrossbarMlpV1Config
+from .combiner import ideal_combine
+from .converter_config import PipelinedAdcV1Config, StageV1Config, SubrangingAdcV1Config
+from .smooth_code import decode_table
+from .transfer import input_from_fraction
+from .vtc import VtcFamilyV1Config, VtcParams
+
+__all__ = ["NnadcConverter", "InstanceSet", "save_converter", "load_converter", "binary_levels"]
+
+
+def binary_levels(digit: torch.Tensor, n_bits: int) -> torch.Tensor:
+    """Digits ``[...]`` -> their binary bits as logic voltages (+-1) ``[..., n_bits]`` (LSB first)."""
+    return (((digit[..., None] >> torch.arange(n_bits)) & 1).to(torch.float32)) * 2 - 1
+
+
+@dataclass
+class InstanceSet:
+    """Monte-Carlo instances of every block: ``weights[b] = (W1 [M, ...], W2 [M, ...])``."""
+
+    weights: List[Tuple[torch.Tensor, torch.Tensor]]
+    n: int
+    sigma: float
+    seed: int
+
+    def subset(self, start: int, stop: int) -> "InstanceSet":
+        """Instances ``start .. stop - 1`` (to bound memory when evaluating many)."""
+        stop = min(stop, self.n)
+        return InstanceSet([(w1[start:stop], w2[start:stop]) for w1, w2 in self.weights], stop - start, self.sigma, self.seed)
+
+
+@dataclass
+class NnadcConverter:
+    """A trained converter.
+
+    Attributes:
+        kind: "pipelined" or "subranging"
+        cfg: the converter config
+        sub_adcs: one comparator block per stage (sub-ranging: coarse sub-ADC, mixed-ADC)
+        residues: pipelined only: one residue block per non-final stage
+        train_log: per-block training records (name, seconds, final loss)
+    """
+
+    kind: str
+    cfg: object
+    sub_adcs: List[BlockHardware]
+    residues: List[BlockHardware]
+    train_log: List[dict] = dataclasses.field(default_factory=list)
+
+    @property
+    def stage_bits(self) -> Tuple[int, ...]:
+        return tuple(self.cfg.stage_bits)
+
+    @property
+    def n_bits(self) -> int:
+        return int(self.cfg.n_bits)
+
+    @property
+    def transfer(self) -> str:
+        return self.cfg.transfer
+
+    @property
+    def blocks(self) -> List[BlockHardware]:
+        """All blocks in a fixed order (the order Monte-Carlo draws are made in)."""
+        return list(self.sub_adcs) + list(self.residues)
+
+    def instances(self, n: int, sigma: float, seed: int) -> InstanceSet:
+        """Draw ``n`` instances with lognormal resistance variation ``sigma`` (seeded)."""
+        gen = torch.Generator().manual_seed(int(seed))
+        return InstanceSet([b.instances(n, sigma, gen) for b in self.blocks], n, sigma, seed)
+
+    @torch.no_grad()
+    def digits(
+        self,
+        a: np.ndarray,
+        inst: InstanceSet,
+        vtc: Optional[VtcParams] = None,
+        max_elems: int = 1 << 22,
+    ) -> np.ndarray:
+        """Per-stage digits for inputs ``a [T]`` (fractions of full scale): ``[M, T, n_stages]`` int16."""
+        a = np.asarray(a, dtype=np.float64)
+        x_all = torch.as_tensor(2 * a - 1, dtype=torch.float32)  # centred input voltage
+        m = inst.n
+        width = max(max(b.cfg.n_hidden, b.cfg.n_out) for b in self.blocks)
+        tc = max(256, max_elems // max(1, m * width))
+        out = np.empty((m, len(a), len(self.stage_bits)), dtype=np.int16)
+        for t0 in range(0, len(a), tc):
+            x = x_all[t0 : t0 + tc]
+            out[:, t0 : t0 + tc] = self._digits_chunk(x, inst, vtc).numpy()
+        return out
+
+    def _digits_chunk(self, x: torch.Tensor, inst: InstanceSet, vtc) -> torch.Tensor:
+        m = inst.n
+        v = x[None, :, None].expand(m, -1, 1)  # [M, T, 1]
+        n_sub = len(self.sub_adcs)
+        digits = []
+        if self.kind == "pipelined":
+            for i, sub in enumerate(self.sub_adcs):
+                bits, d = self._decide(sub, v, inst.weights[i], vtc)
+                digits.append(d)
+                if i < len(self.residues):
+                    u = torch.cat([v, bits], dim=-1)  # [M, T, 1 + S]
+                    v = self.residues[i].run(u, *inst.weights[n_sub + i], vtc)  # [M, T, 1]
+        else:
+            bits, d1 = self._decide(self.sub_adcs[0], v, inst.weights[0], vtc)
+            if self.cfg.coarse_code == "binary":
+                bits = binary_levels(d1, self.cfg.coarse.n_bits)
+            _, d2 = self._decide(self.sub_adcs[1], torch.cat([v, bits], dim=-1), inst.weights[1], vtc)
+            digits = [d1, d2]
+        return torch.stack(digits, dim=-1).to(torch.int16)  # [M, T, n_stages]
+
+    @staticmethod
+    def _decide(block: BlockHardware, u: torch.Tensor, w, vtc) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Comparator block: ``u [M, T, n_in]`` -> (bits as +-1 volts [M, T, S], digit [M, T])."""
+        out = block.run(u, w[0], w[1], vtc)  # [M, T, S]
+        bits = out > 0
+        s = block.cfg.n_out
+        table = torch.as_tensor(decode_table(block.digit_bits, s))
+        word = (bits.to(torch.int64) << torch.arange(s)).sum(-1)  # [M, T]
+        return bits.to(torch.float32) * 2 - 1, table[word]
+
+    def codes(self, a: np.ndarray, inst: InstanceSet, vtc: Optional[VtcParams] = None) -> np.ndarray:
+        """Output codes with the ideal (shift-and-add) combiner: ``[M, T]`` int64."""
+        return ideal_combine(self.digits(a, inst, vtc), self.stage_bits)
+
+    def ramp_inputs(self, points_per_code: int) -> np.ndarray:
+        """A ramp uniform in the code domain (``y``), mapped back to inputs ``a``."""
+        n = points_per_code * 2**self.n_bits
+        y = (np.arange(n) + 0.5) / n
+        return input_from_fraction(y, self.transfer)
+
+    # -- serialisation ------------------------------------------------------------------------
+    def to_state(self) -> dict:
+        return {
+            "format": "nnadc-converter-v1",
+            "kind": self.kind,
+            "cfg": _cfg_to_dict(self.cfg),
+            "sub_adcs": [_hw_to_dict(b) for b in self.sub_adcs],
+            "residues": [_hw_to_dict(b) for b in self.residues],
+            "train_log": self.train_log,
+        }
+
+    @staticmethod
+    def from_state(state: dict) -> "NnadcConverter":
+        if state.get("format") != "nnadc-converter-v1":
+            raise ValueError(f"not an NNADC converter file (format={state.get('format')!r})")
+        return NnadcConverter(
+            kind=state["kind"],
+            cfg=_cfg_from_dict(state["kind"], state["cfg"]),
+            sub_adcs=[_hw_from_dict(d) for d in state["sub_adcs"]],
+            residues=[_hw_from_dict(d) for d in state["residues"]],
+            train_log=list(state.get("train_log", [])),
+        )
+
+
+def _hw_to_dict(b: BlockHardware) -> dict:
+    return {"cfg": dataclasses.asdict(b.cfg), "digit_bits": b.digit_bits, **b.state_dict()}
+
+
+def _hw_from_dict(d: dict) -> BlockHardware:
+    c = dict(d["cfg"])
+    c["vtc"] = _vtc_from_dict(c["vtc"])
+    return BlockHardware(CrossbarMlpV1Config(**c), d["k1"], d["s1"], d["k2"], d["s2"], d["out_scale"], d["digit_bits"])
+
+
+def _vtc_from_dict(d: dict) -> VtcFamilyV1Config:
+    d = dict(d)
+    d["vdd_range"] = tuple(d["vdd_range"])
+    d["temp_range"] = tuple(d["temp_range"])
+    d["corners"] = tuple(d["corners"])
+    return VtcFamilyV1Config(**d)
+
+
+def _cfg_to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def _cfg_from_dict(kind: str, d: dict):
+    d = dict(d)
+    d["vtc"] = _vtc_from_dict(d["vtc"])
+    if kind == "pipelined":
+        d["stages"] = tuple(StageV1Config(**s) for s in d["stages"])
+        d["final"] = StageV1Config(**d["final"])
+        return PipelinedAdcV1Config(**d)
+    if kind == "subranging":
+        d["coarse"] = StageV1Config(**d["coarse"])
+        return SubrangingAdcV1Config(**d)
+    raise ValueError(f"kind={kind!r}: expected 'pipelined' or 'subranging'")
+
+
+def save_converter(conv: NnadcConverter, path: str) -> None:
+    """Write a converter atomically (a torch file holding plain dicts and tensors)."""
+    from memristor_asr.util.atomic import atomic_save_torch
+
+    atomic_save_torch(conv.to_state(), path)
+
+
+def load_converter(path: str) -> NnadcConverter:
+    return NnadcConverter.from_state(torch.load(path, weights_only=False))
+

@@ -1,0 +1,79 @@
+"""Converter metrics: ENOB/SNDR from a coherent sine, DNL/INL and transition levels from a ramp.
+
+Why adctoolbox: the spectral ENOB and the histogram DNL/INL are standard (IEEE 1241) and the
+package is maintained; we only generate the stimuli, feed it codes and read its results. The
+ramp transition levels (for transfer-curve plots and transfer tables) come from the cumulative
+code histogram of a ramp that is uniform in the code domain.
+"""
+from typing import Dict, Tuple
+
+import numpy as np
+
+from .transfer import input_from_fraction
+
+__all__ = ["sine_inputs", "sndr_enob", "ramp_dnl_inl", "transition_levels", "transition_inputs", "default_fft_size"]
+
+
+def default_fft_size(n_bits: int) -> int:
+    """Record length for a sine test: at least 4 samples per code, between 2**12 and 2**16."""
+    return 2 ** int(np.clip(n_bits + 2, 12, 16))
+
+
+def sine_inputs(n_bits: int, transfer: str, n_fft: int = None, amplitude: float = 0.999) -> Tuple[np.ndarray, int]:
+    """Coherently sampled full-scale sine in the code domain, mapped to inputs ``a``.
+
+    :param amplitude: peak amplitude as a fraction of half the code range
+    :return: inputs ``a [n_fft]`` and the signal's FFT bin
+    """
+    import adctoolbox
+
+    n_fft = n_fft or default_fft_size(n_bits)
+    _, k = adctoolbox.find_coherent_frequency(1.0, 0.0123, n_fft)
+    y = 0.5 + 0.5 * amplitude * np.sin(2 * np.pi * k * np.arange(n_fft) / n_fft)
+    return input_from_fraction(y, transfer), int(k)
+
+
+def sndr_enob(codes: np.ndarray) -> Dict[str, float]:
+    """ENOB, SNDR, SFDR (dB) of a coherent-sine code record ``[n_fft]`` (adctoolbox, rectangular window)."""
+    import adctoolbox
+
+    r = adctoolbox.analyze_spectrum(np.asarray(codes, dtype=np.float64), create_plot=False, win_type="boxcar", side_bin=0)
+    return {"enob": float(r["enob"]), "sndr_db": float(r["sndr_dbc"]), "sfdr_db": float(r["sfdr_dbc"])}
+
+
+def ramp_dnl_inl(codes: np.ndarray, n_bits: int) -> Dict[str, object]:
+    """DNL / INL in LSB from the codes of a ramp uniform in the code domain (adctoolbox).
+
+    Endpoint INL; the first and last codes (open-ended bins) are excluded.
+    :return: dnl [codes], inl [transitions], their extremes and the number of missing codes
+    """
+    import adctoolbox
+
+    r = adctoolbox.analyze_inl_from_ramp(np.asarray(codes, dtype=np.int64), num_bits=n_bits, create_plot=False)
+    dnl, inl = np.asarray(r["dnl"], dtype=np.float64), np.asarray(r["inl"], dtype=np.float64)
+    return {
+        "dnl": dnl,
+        "inl": inl,
+        "code": np.asarray(r["code"]),
+        "dnl_min": float(dnl.min()),
+        "dnl_max": float(dnl.max()),
+        "inl_min": float(inl.min()),
+        "inl_max": float(inl.max()),
+        "missing_codes": int(len(r["missing_codes"])),
+    }
+
+
+def transition_levels(codes: np.ndarray, n_bits: int) -> np.ndarray:
+    """Transition levels ``T_k`` (k = 1 .. 2**n_bits - 1) in code-domain fractions ``[0, 1]``.
+
+    For a ramp uniform in the code domain, ``T_k`` is the fraction of samples with a code below
+    ``k`` (histogram method; robust to non-monotonic converters).
+    """
+    counts = np.bincount(np.asarray(codes, dtype=np.int64), minlength=2**n_bits)[: 2**n_bits]
+    return np.cumsum(counts)[:-1] / len(codes)
+
+
+def transition_inputs(levels: np.ndarray, transfer: str) -> np.ndarray:
+    """Transition levels mapped from the code domain back to inputs ``a``."""
+    return input_from_fraction(levels, transfer)
+

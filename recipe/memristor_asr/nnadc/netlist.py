@@ -1,0 +1,192 @@
+"""SPICE cross-check of a trained 1-bit pipeline stage (ngspice, batch mode).
+
+Why: the behavioural model rests on the claim that a column of resistors to both polarities of
+each line, the rails and a mid-rail load computes ``z = sum_i k_i s u_i`` in centred units. The
+netlist builds exactly that circuit (one resistor per programmed cell, ``R = R_unit / |k|``),
+with real CMOS inverters (level-1 MOSFETs) as the hidden activations, and sweeps the input.
+Comparing it with the behavioural model evaluated with the *same* inverter curve (tabulated from
+a DC sweep of one inverter) checks the crossbar mapping; the residual against the tanh family
+shows how far the parametric VTC is from this particular inverter.
+
+Idealised parts (stated, not hidden): complementary lines and the buffers between an inverter
+and the next crossbar are ideal controlled sources; the comparator is a behavioural step.
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+from .block import BlockHardware
+
+__all__ = ["SpiceInverterV1Config", "stage_netlist", "simulate_stage", "simulate_inverter", "behavioural_stage", "ngspice_available"]
+
+
+@dataclass(frozen=True)
+class SpiceInverterV1Config:
+    """The CMOS inverter and crossbar scale of the netlist.
+
+    Attributes:
+        vdd: supply (V)
+        r_unit: resistance of a cell at level 1 (ohm); level ``k`` is ``r_unit / k``
+        nmos_model, pmos_model: level-1 MOSFET model cards (parameters after the type)
+        wn, wp, length: device sizes (m)
+    """
+
+    vdd: float = 1.5
+    r_unit: float = 100e3
+    nmos_model: str = "level=1 vto=0.4 kp=200u lambda=0.7"
+    pmos_model: str = "level=1 vto=-0.4 kp=100u lambda=0.7"
+    wn: float = 1e-6
+    wp: float = 2e-6
+    length: float = 1e-6
+
+
+def ngspice_available() -> bool:
+    return shutil.which("ngspice") is not None
+
+
+def _column(lines: List[Tuple[str, str]], k: np.ndarray, s: float, node: str, cfg: SpiceInverterV1Config, tag: str) -> List[str]:
+    """Resistors of one column: ``lines[i] = (true node, complement node)``; the last row is the bias."""
+    out = []
+    for i, ki in enumerate(k):
+        if ki == 0:
+            continue
+        src = lines[i][0] if ki > 0 else lines[i][1]
+        out.append(f"R{tag}_{i} {src} {node} {cfg.r_unit / abs(int(ki)):.6g}")
+    load = 1.0 / float(s) - float(np.abs(k).sum())
+    if load > 1e-9:
+        out.append(f"R{tag}_load mid {node} {cfg.r_unit / load:.6g}")
+    return out
+
+
+def _block(hw: BlockHardware, inputs: List[Tuple[str, str]], prefix: str, cfg: SpiceInverterV1Config) -> Tuple[List[str], List[str]]:
+    """Netlist of one block; returns (lines, output column nodes)."""
+    k1, s1, k2, s2 = hw.k1.numpy(), hw.s1.numpy(), hw.k2.numpy(), hw.s2.numpy()
+    rows = list(inputs) + [("vdd", "0")]  # bias row: true polarity is VDD, complement GND
+    net: List[str] = []
+    hidden_lines = []
+    for j in range(k1.shape[1]):
+        col = f"{prefix}c{j}"
+        net += _column(rows, k1[:, j], s1[j], col, cfg, f"{prefix}a{j}")
+        h = f"{prefix}h{j}"
+        net.append(f"M{prefix}p{j} {h} {col} vdd vdd pch W={cfg.wp:g} L={cfg.length:g}")
+        net.append(f"M{prefix}n{j} {h} {col} 0 0 nch W={cfg.wn:g} L={cfg.length:g}")
+        net.append(f"E{prefix}b{j} {h}b 0 {h} 0 1")
+        net.append(f"B{prefix}n{j} {h}n 0 V={cfg.vdd:g}-V({h})")
+        hidden_lines.append((f"{h}b", f"{h}n"))
+    rows2 = hidden_lines + [("vdd", "0")]
+    outs = []
+    for j in range(k2.shape[1]):
+        col = f"{prefix}o{j}"
+        net += _column(rows2, k2[:, j], s2[j], col, cfg, f"{prefix}w{j}")
+        outs.append(col)
+    return net, outs
+
+
+def stage_netlist(sub_adc: BlockHardware, residue: BlockHardware, cfg: SpiceInverterV1Config, data_file: str,
+                  n_points: int = 601) -> str:
+    """Netlist of a 1-bit stage (sub-ADC with one output bit + residue) with a DC input sweep."""
+    if sub_adc.cfg.n_out != 1 or residue.cfg.n_in != 2:
+        raise ValueError("stage_netlist: only 1-bit stages (one comparator output, residue inputs x and d) are exported")
+    half = cfg.vdd / 2
+    net = [
+        "* NNADC 1-bit pipeline stage (generated)",
+        f".model nch nmos {cfg.nmos_model}",
+        f".model pch pmos {cfg.pmos_model}",
+        f"Vdd vdd 0 {cfg.vdd:g}",
+        f"Vmid mid 0 {half:g}",
+        f"Vin in 0 {half:g}",
+        f"Bin in_n 0 V={cfg.vdd:g}-V(in)",
+    ]
+    sub_net, sub_out = _block(sub_adc, [("in", "in_n")], "s", cfg)
+    net += sub_net
+    net.append(f"Bd d 0 V={cfg.vdd:g}*u(V({sub_out[0]})-{half:g})")
+    net.append(f"Bdn d_n 0 V={cfg.vdd:g}-V(d)")
+    res_net, res_out = _block(residue, [("in", "in_n"), ("d", "d_n")], "r", cfg)
+    net += res_net
+    step = cfg.vdd / (n_points - 1)
+    net += [
+        ".control",
+        "set wr_singlescale",
+        f"dc Vin 0 {cfg.vdd:g} {step:.9g}",
+        f"wrdata {data_file} v({sub_out[0]}) v(d) v({res_out[0]})",
+        ".endc",
+        ".end",
+    ]
+    return "\n".join(net) + "\n"
+
+
+def _run(netlist: str, workdir: str, data_name: str) -> np.ndarray:
+    path = os.path.join(workdir, "circuit.cir")
+    with open(path, "w") as f:
+        f.write(netlist)
+    proc = subprocess.run(["ngspice", "-b", path], cwd=workdir, capture_output=True, text=True, timeout=600)
+    data = os.path.join(workdir, data_name)
+    if not os.path.exists(data):  # ngspice -b exits 1 after a .control-only run; the data file decides
+        raise RuntimeError(f"ngspice failed (rc={proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return np.loadtxt(data)
+
+
+def simulate_inverter(cfg: SpiceInverterV1Config, n_points: int = 1501) -> Tuple[np.ndarray, np.ndarray]:
+    """DC transfer curve of one inverter: (vin, vout) in volts."""
+    step = cfg.vdd / (n_points - 1)
+    net = "\n".join([
+        "* inverter VTC",
+        f".model nch nmos {cfg.nmos_model}",
+        f".model pch pmos {cfg.pmos_model}",
+        f"Vdd vdd 0 {cfg.vdd:g}",
+        f"Vin in 0 0",
+        f"Mp out in vdd vdd pch W={cfg.wp:g} L={cfg.length:g}",
+        f"Mn out in 0 0 nch W={cfg.wn:g} L={cfg.length:g}",
+        ".control",
+        "set wr_singlescale",
+        f"dc Vin 0 {cfg.vdd:g} {step:.9g}",
+        "wrdata vtc.txt v(out)",
+        ".endc",
+        ".end",
+    ]) + "\n"
+    with tempfile.TemporaryDirectory() as d:
+        arr = _run(net, d, "vtc.txt")
+    return arr[:, 0], arr[:, 1]
+
+
+def simulate_stage(sub_adc: BlockHardware, residue: BlockHardware, cfg: SpiceInverterV1Config = SpiceInverterV1Config(),
+                   n_points: int = 601) -> Dict[str, np.ndarray]:
+    """Run the stage netlist; returns centred ``x``, comparator column ``sub_out``, digit ``d``, ``residue``."""
+    with tempfile.TemporaryDirectory() as d:
+        arr = _run(stage_netlist(sub_adc, residue, cfg, "stage.txt", n_points), d, "stage.txt")
+    half = cfg.vdd / 2
+    c = lambda v: v / half - 1  # noqa: E731  volts -> centred units
+    return {"x": c(arr[:, 0]), "sub_out": c(arr[:, 1]), "d": (arr[:, 2] > half).astype(np.int64), "residue": c(arr[:, 3])}
+
+
+def behavioural_stage(sub_adc: BlockHardware, residue: BlockHardware, x: np.ndarray, vtc=None) -> Dict[str, np.ndarray]:
+    """The behavioural model of the same stage at inputs ``x`` (centred).
+
+    :param vtc: None for the block's nominal tanh curve, or ``(vin, vout)`` in centred units to
+        use a tabulated inverter curve instead
+    """
+    import torch
+
+    def act(z):
+        if vtc is None:
+            from .vtc import apply_vtc, nominal_vtc
+
+            return apply_vtc(z, nominal_vtc(sub_adc.cfg.vtc)).numpy()
+        return np.interp(z.numpy(), vtc[0], vtc[1])
+
+    def run(hw, u):
+        w1 = (hw.k1.double() * hw.s1.double()).numpy()
+        w2 = (hw.k2.double() * hw.s2.double()).numpy()
+        h = act(torch.as_tensor(u @ w1[:-1] + w1[-1]))
+        return h @ w2[:-1] + w2[-1]
+
+    x = np.asarray(x, dtype=np.float64)
+    sub = run(sub_adc, x[:, None])[:, 0]
+    d = (sub > 0).astype(np.int64)
+    res = run(residue, np.stack([x, 2.0 * d - 1], axis=1))[:, 0]
+    return {"x": x, "sub_out": sub, "d": d, "residue": res}

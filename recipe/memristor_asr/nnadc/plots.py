@@ -1,0 +1,117 @@
+"""PNG plots of NNADC results (matplotlib, Agg backend): transfer curves, DNL/INL, ENOB spread, sweeps."""
+from typing import Dict, List
+
+import numpy as np
+
+from .transfer import input_from_fraction
+
+__all__ = ["plot_transfer", "plot_dnl_inl", "plot_enob_hist", "plot_sweep"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _stairs(ax, transitions: np.ndarray, transfer: str, **kw):
+    n = len(transitions) + 1
+    a = input_from_fraction(np.concatenate([[0.0], transitions, [1.0]]), transfer)
+    ax.step(a, np.arange(n + 1).clip(max=n - 1), where="post", **kw)
+
+
+def plot_transfer(curves: Dict[str, np.ndarray], metrics: dict, path: str, title: str = "") -> None:
+    """Full transfer curve and a 32-code zoom at mid-scale: ideal, nominal chip, MC chips."""
+    plt = _plt()
+    n_bits, transfer = metrics["n_bits"], metrics["transfer"]
+    ideal = np.arange(1, 2**n_bits) / 2**n_bits
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    mid = 2 ** (n_bits - 1)
+    for ax, zoom in zip(axes, (False, True)):
+        for chip in curves.get("mc_ideal_transitions", [])[:5]:
+            _stairs(ax, chip, transfer, color="0.7", lw=0.6)
+        _stairs(ax, ideal, transfer, color="k", lw=1.0, ls="--", label="ideal")
+        _stairs(ax, curves["nominal_transitions"], transfer, color="C0", lw=1.2, label="trained (nominal)")
+        if zoom:
+            lo, hi = max(0, mid - 16), min(2**n_bits - 1, mid + 16)
+            ax.set_xlim(input_from_fraction(lo / 2**n_bits, transfer), input_from_fraction(hi / 2**n_bits, transfer))
+            ax.set_ylim(lo, hi)
+            ax.set_title("zoom: 32 codes at mid-scale (grey: MC chips)")
+        else:
+            ax.set_title(title or f"{n_bits}-bit {metrics['kind']} NNADC")
+            ax.legend(loc="upper left")
+        ax.set_xlabel("input a (fraction of full scale)")
+        ax.set_ylabel("output code")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_dnl_inl(curves: Dict[str, np.ndarray], metrics: dict, path: str, title: str = "") -> None:
+    """DNL and INL (LSB) of the nominal chip and of the median-ENOB Monte-Carlo chip (both combiners)."""
+    plt = _plt()
+    fig, axes = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    series = [
+        ("nominal", curves["nominal_dnl"], curves["nominal_inl"], "C0"),
+        ("MC median chip", curves["mc_ideal_median_dnl"], curves["mc_ideal_median_inl"], "C1"),
+        ("MC median chip, calibrated", curves["mc_calibrated_median_dnl"], curves["mc_calibrated_median_inl"], "C2"),
+    ]
+    for name, dnl, inl, col in series:
+        axes[0].plot(np.arange(1, len(dnl) + 1), dnl, lw=0.7, color=col, label=name)
+        axes[1].plot(np.arange(1, len(inl) + 1), inl, lw=0.7, color=col, label=name)
+    nom = metrics["nominal"]["ideal"]
+    axes[0].set_ylabel("DNL (LSB)")
+    axes[1].set_ylabel("INL (LSB)")
+    axes[1].set_xlabel("code")
+    axes[0].set_title(title or f"{metrics['n_bits']}-bit {metrics['kind']}: nominal DNL {nom['dnl_min']:+.2f}/{nom['dnl_max']:+.2f}, "
+                      f"INL {nom['inl_min']:+.2f}/{nom['inl_max']:+.2f} LSB")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_enob_hist(metrics: dict, path: str, title: str = "") -> None:
+    """Histogram of per-chip ENOB over the Monte-Carlo instances (both combiners)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for comb, col in (("ideal", "C1"), ("calibrated", "C2")):
+        e = metrics["mc"][comb]["enob"]
+        ax.hist(e, bins=20, alpha=0.6, color=col, label=f"{comb} combiner, median {np.median(e):.2f}")
+    ax.axvline(metrics["nominal"]["ideal"]["enob"], color="C0", ls="--", label="nominal chip")
+    ax.set_xlabel("ENOB (bits)")
+    ax.set_ylabel("chips")
+    ax.set_title(title or f"{metrics['n_bits']}-bit {metrics['kind']}: ENOB over {metrics['mc']['ideal']['n']} MC chips")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_sweep(results: List[dict], path: str, title: str = "") -> None:
+    """Metric (median over MC, bars p10..p90) vs RRAM precision, one line per hidden size."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    metric = results[0]["metric"]
+    for i, h in enumerate(sorted({r["hidden"] for r in results})):
+        rs = sorted((r for r in results if r["hidden"] == h), key=lambda r: r["rram_bits"])
+        b = [r["rram_bits"] for r in rs]
+        med = np.array([r["median"] for r in rs])
+        err = np.array([[r["median"] - r["p10"] for r in rs], [r["p90"] - r["median"] for r in rs]])
+        ax.errorbar(b, med, yerr=np.abs(err), marker="o", capsize=3, color=f"C{i}", label=f"H = {h}")
+        ax.plot(b, [r["nominal"] for r in rs], ls=":", color=f"C{i}")
+    if metric == "mse":
+        ax.set_yscale("log")
+        ax.set_ylabel("residue MSE (full-range units)")
+    else:
+        ax.axhline(results[0]["n_bits"], color="k", lw=0.6, ls="--")
+        ax.set_ylabel("ENOB (bits)")
+    ax.set_xlabel("RRAM precision A_R (bits)")
+    ax.set_title(title or f"{results[0]['kind']} {results[0]['n_bits']}-bit: median over MC (dotted: nominal)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,55 @@
+"""Code-transfer tables: a trained NNADC as a lookup that another simulator can apply.
+
+Why a table: the crossbar simulation of the ASR pipeline only needs "which code does this
+column voltage produce" per converter instance. A dense grid of input levels with the codes of
+``M`` Monte-Carlo instances captures the converter's transfer errors (and their spread) without
+the consumer knowing anything about NNADCs.
+
+File format (``.npz``): ``input_levels [n_points]`` (fractions of the converter's full-scale
+input range, ascending, uniform), ``codes [M, n_points]`` (int32), ``n_bits``, ``transfer``,
+``sigma``, ``seed``. To apply it, map a value ``v`` in ``[lo, hi]`` to ``a = (v - lo) / (hi - lo)``,
+pick the instance ``m`` of the column, and read ``codes[m, round(a * (n_points - 1))]`` (clip ``a``
+to [0, 1] first: out-of-range inputs saturate as a real converter does).
+"""
+from typing import Tuple
+
+import numpy as np
+
+from .converter import NnadcConverter
+
+__all__ = ["nnadc_transfer_table", "save_transfer_table", "load_transfer_table", "apply_transfer_table"]
+
+
+def nnadc_transfer_table(
+    converter: NnadcConverter, n_points: int, seed: int, n_instances: int = 16, sigma: float = 0.05
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Tabulate ``converter`` (ideal combiner) at ``n_points`` uniform inputs for Monte-Carlo instances.
+
+    :return: ``input_levels [n_points]`` in [0, 1] and ``codes [n_instances, n_points]``
+    """
+    if n_points < 2:
+        raise ValueError(f"n_points={n_points}: need at least 2 table points")
+    levels = np.linspace(0.0, 1.0, n_points)
+    inst = converter.instances(n_instances, sigma, seed)
+    return levels, converter.codes(levels, inst).astype(np.int32)
+
+
+def save_transfer_table(path: str, converter: NnadcConverter, input_levels: np.ndarray, codes: np.ndarray,
+                        seed: int, sigma: float) -> None:
+    from memristor_asr.util.atomic import atomic_write
+
+    with atomic_write(path, "wb") as f:
+        np.savez(f, input_levels=input_levels, codes=codes, n_bits=converter.n_bits, transfer=converter.transfer,
+                 sigma=sigma, seed=seed)
+
+
+def load_transfer_table(path: str) -> dict:
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def apply_transfer_table(table: dict, a: np.ndarray, instance: np.ndarray) -> np.ndarray:
+    """Codes for inputs ``a`` (fractions of full scale) read by converter ``instance`` (same shape or broadcast)."""
+    levels, codes = table["input_levels"], table["codes"]
+    idx = np.rint(np.clip(a, 0.0, 1.0) * (len(levels) - 1)).astype(np.int64)
+    return codes[np.asarray(instance) % codes.shape[0], idx]
