@@ -14,7 +14,22 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["ideal_combine", "digit_bit_features", "fit_calibration", "apply_calibration"]
+__all__ = ["ideal_combine", "ideal_stage_digits", "digit_bit_features", "fit_calibration", "apply_calibration"]
+
+
+def ideal_stage_digits(y: np.ndarray, stage_bits: Sequence[int]) -> np.ndarray:
+    """Digits of ideal stages for code fractions ``y [T]`` in [0, 1): ``[T, n_stages]``.
+
+    The analog recursion of a pipeline with perfect sub-ADCs and residue amplifiers:
+    ``d_i = floor(2**N_i * r)``, ``r <- 2**N_i * r - d_i`` (the reference the combiner must invert).
+    """
+    r = np.asarray(y, dtype=np.float64).copy()
+    out = []
+    for nb in stage_bits:
+        d = np.clip(np.floor(r * 2**nb), 0, 2**nb - 1)
+        out.append(d.astype(np.int64))
+        r = r * 2**nb - d
+    return np.stack(out, axis=-1)
 
 
 def ideal_combine(digits: np.ndarray, stage_bits: Sequence[int]) -> np.ndarray:

@@ -1,0 +1,101 @@
+"""Small trainings: a sub-ADC learns its code, a tiny pipeline converts, the SPICE netlist agrees."""
+import numpy as np
+import pytest
+import torch
+
+from memristor_asr.nnadc import (
+    BlockTrainV1Config,
+    ConverterTrainV1Config,
+    EvalV1Config,
+    PipelinedAdcV1Config,
+    StageV1Config,
+    SubrangingAdcV1Config,
+    evaluate_converter,
+    load_converter,
+    nnadc_transfer_table,
+    save_converter,
+    train_pipelined,
+    train_subranging,
+)
+from memristor_asr.nnadc.block import CrossbarMlpV1, CrossbarMlpV1Config
+from memristor_asr.nnadc.stage_training import stratified_pool, train_comparator_block
+from memristor_asr.nnadc.sweep import sub_adc_enob
+from memristor_asr.nnadc.transfer_table import apply_transfer_table, load_transfer_table, save_transfer_table
+from memristor_asr.nnadc.vtc import VtcFamilyV1Config
+
+FAST = BlockTrainV1Config(iterations=300, batch_size=1024, log_every=300, pvt_aware=False)
+
+
+def test_three_bit_sub_adc_trains_to_about_three_bits():
+    a = stratified_pool(1 << 13, 0)
+    levels = torch.floor(a * 8).long()
+    hw, _, got, rec = train_comparator_block(
+        (2 * a - 1).float()[:, None], levels, 3, 4, 8, 5, VtcFamilyV1Config(), 1.05,
+        BlockTrainV1Config(iterations=1500, batch_size=2048, log_every=1500, pvt_aware=False), "t",
+    )
+    enob = sub_adc_enob(hw, 3, n_instances=1, sigma=0.0)[0]
+    assert enob > 2.6, rec
+    assert rec["level_error_rate"] < 0.1
+    # Monte-Carlo instances differ from each other but stay near the nominal chip
+    mc = sub_adc_enob(hw, 3, n_instances=8, sigma=0.05)
+    assert np.median(mc) > 2.4
+
+
+def test_hardware_weights_obey_budget_precision_and_match_training():
+    cfg = CrossbarMlpV1Config(n_in=2, n_hidden=5, n_out=3, rram_bits=3)
+    blk = CrossbarMlpV1(cfg, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        blk.w1.mul_(3.0)  # push the latent weights outside the budget
+    hw = blk.hardware()
+    w1, w2 = hw.instances(1, 0.0)
+    assert (w1[0].abs().sum(0) <= 1 / cfg.beta + 1e-6).all() and (w2[0].abs().sum(0) <= 1 / cfg.beta + 1e-6).all()
+    assert hw.k1.abs().max() <= 7 and hw.k2.abs().max() <= 7
+    u = torch.rand(64, 2) * 2 - 1
+    out_train, _ = blk(u)
+    out_hw = hw.run(u[None], w1, w2)[0]
+    assert torch.allclose(out_hw, out_train * hw.out_scale, atol=1e-5)
+    # variation changes the weights by a few percent, not more
+    w1v, _ = hw.instances(50, 0.05, torch.Generator().manual_seed(1))
+    rel = ((w1v - w1) / w1.abs().clamp_min(1e-9))[:, w1[0] != 0]
+    assert 0.01 < float(rel.abs().median()) < 0.1
+
+
+@pytest.fixture(scope="module")
+def tiny_pipeline():
+    cfg = PipelinedAdcV1Config(stages=(StageV1Config(1, hidden=4, residue_hidden=6, rram_bits=4),) * 2,
+                               final=StageV1Config(1, hidden=2, rram_bits=4))
+    return train_pipelined(cfg, ConverterTrainV1Config(comparator=FAST, residue=FAST, pool_size=1 << 12))
+
+
+def test_tiny_pipeline_converts_and_round_trips(tiny_pipeline, tmp_path):
+    conv = tiny_pipeline
+    assert conv.n_bits == 3 and len(conv.residues) == 2
+    metrics, curves = evaluate_converter(conv, EvalV1Config(n_instances=4, chunk=2, corners=("ff",)))
+    assert metrics["nominal"]["ideal"]["enob"] > 2.0
+    assert len(metrics["mc"]["ideal"]["enob"]) == 4 and "ff" in metrics["corners_enob"]
+    assert curves["nominal_transitions"].shape == (7,)
+    save_converter(conv, str(tmp_path / "c.pt"))
+    back = load_converter(str(tmp_path / "c.pt"))
+    a = np.linspace(0, 1, 500)
+    assert (back.codes(a, back.instances(3, 0.05, 7)) == conv.codes(a, conv.instances(3, 0.05, 7))).all()
+
+
+def test_transfer_table(tiny_pipeline, tmp_path):
+    levels, codes = nnadc_transfer_table(tiny_pipeline, n_points=257, seed=3, n_instances=5)
+    assert levels.shape == (257,) and codes.shape == (5, 257)
+    assert codes.min() >= 0 and codes.max() <= 7
+    # seeded: same seed, same table; instances differ from each other somewhere
+    assert (nnadc_transfer_table(tiny_pipeline, 257, 3, 5)[1] == codes).all()
+    save_transfer_table(str(tmp_path / "t.npz"), tiny_pipeline, levels, codes, seed=3, sigma=0.05)
+    t = load_transfer_table(str(tmp_path / "t.npz"))
+    got = apply_transfer_table(t, np.array([0.0, 0.5, 1.0, 2.0]), np.array([0, 1, 2, 3]))
+    assert got.tolist() == [codes[0, 0], codes[1, 128], codes[2, -1], codes[3, -1]]  # 2.0 saturates
+
+
+def test_subranging_trains_and_reaches_its_resolution_roughly():
+    cfg = SubrangingAdcV1Config(coarse=StageV1Config(2, hidden=6, rram_bits=6), fine_bits=1, fine_hidden=8)
+    conv = train_subranging(cfg, ConverterTrainV1Config(comparator=BlockTrainV1Config(iterations=800, batch_size=1024,
+                                                                                         log_every=800, pvt_aware=False),
+                                                        pool_size=1 << 12))
+    metrics, _ = evaluate_converter(conv, EvalV1Config(n_instances=2, chunk=2, corners=()))
+    assert metrics["nominal"]["ideal"]["enob"] > 2.3
