@@ -1,0 +1,113 @@
+"""NNADC study (issue 9): neural-network-inspired ADCs from low-precision RRAM.
+
+`sis manager config/nnadc.py` builds: block design-space sweeps (sub-ADC ENOB and residue MSE vs
+RRAM precision vs hidden size), the paper's converters (5- and 8-bit sub-ranging, 8- and 14-bit
+pipelined, 10-bit logarithmic), their Monte-Carlo evaluation with transfer-curve / DNL / INL /
+ENOB plots, a results table, and a code-transfer table for the crossbar ADC of the ASR pipeline.
+
+Only wiring lives here; `build_nnadc_graph(settings)` is reusable with a smaller `NnadcSettings`
+(tests use a miniature one).
+"""
+from dataclasses import dataclass, field
+from typing import Dict, Tuple
+
+from sisyphus import tk
+
+from memristor_asr.jobs.nnadc import (
+    EvaluateNnadcConverterJob,
+    NnadcBlockSweepJob,
+    NnadcResultsTableJob,
+    NnadcTransferTableJob,
+    TrainNnadcConverterJob,
+)
+from memristor_asr.nnadc.converter_config import PipelinedAdcV1Config, StageV1Config, SubrangingAdcV1Config
+from memristor_asr.nnadc.evaluate import EvalV1Config
+from memristor_asr.nnadc.pipelined import ConverterTrainV1Config
+from memristor_asr.nnadc.sweep import BlockSweepV1Config
+from memristor_asr.nnadc.train import BlockTrainV1Config
+
+
+def paper_designs() -> Dict[str, object]:
+    """The converters of the paper, all blocks with at most 12 hidden units."""
+    one = StageV1Config(n_bits=1, rram_bits=3)
+    return {
+        "sr5_rram3": SubrangingAdcV1Config(coarse=StageV1Config(n_bits=3, rram_bits=3), fine_bits=2),
+        "sr8_rram4": SubrangingAdcV1Config(coarse=StageV1Config(n_bits=5, rram_bits=4), fine_bits=3),
+        "pl8_rram3": PipelinedAdcV1Config(stages=(one,) * 7, final=one),
+        "pl14_rram3": PipelinedAdcV1Config(stages=(one,) * 9 + (StageV1Config(n_bits=2, rram_bits=3),),
+                                           final=StageV1Config(n_bits=3, rram_bits=3)),
+        "log10_rram3": PipelinedAdcV1Config(stages=(one,) * 9, final=one, transfer="log2"),
+    }
+
+
+#: MC-median ENOB the issue asks for (designs without a number are reported only)
+TARGETS = {"sr8_rram4": 7.3, "pl8_rram3": 7.8, "pl14_rram3": 12.0, "log10_rram3": 9.0}
+
+
+@dataclass
+class NnadcSettings:
+    """What the graph computes.
+
+    Attributes:
+        designs: name -> converter config
+        train: training of every converter (paper: 2e4 Adam steps of batch 4096 per block)
+        eval: Monte-Carlo evaluation (paper: 100 chips, sigma 0.05)
+        sweeps: block design-space explorations
+        transfer_table_design: design exported as a code-transfer table for the crossbar ADC
+        transfer_table_points: input levels of that table
+        targets: required MC-median ENOB per design
+        prefix: output name prefix
+    """
+
+    designs: Dict[str, object] = field(default_factory=paper_designs)
+    train: ConverterTrainV1Config = field(default_factory=lambda: ConverterTrainV1Config(
+        comparator=BlockTrainV1Config(iterations=20000, pvt_aware=True),
+        residue=BlockTrainV1Config(iterations=20000, pvt_aware=False),
+    ))
+    eval: EvalV1Config = field(default_factory=EvalV1Config)
+    sweeps: Tuple[BlockSweepV1Config, ...] = (
+        BlockSweepV1Config(kind="sub_adc", n_bits=3),
+        BlockSweepV1Config(kind="residue", n_bits=1),
+    )
+    transfer_table_design: str = "pl8_rram3"
+    transfer_table_points: int = 4096
+    targets: Dict[str, float] = field(default_factory=lambda: dict(TARGETS))
+    prefix: str = "nnadc"
+
+
+def build_nnadc_graph(s: NnadcSettings) -> Dict[str, object]:
+    """Create the jobs and register their outputs; returns the jobs by name."""
+    jobs: Dict[str, object] = {}
+    for sweep in s.sweeps:
+        name = f"dse_{sweep.kind}_{sweep.n_bits}b"
+        job = NnadcBlockSweepJob(sweep)
+        job.add_alias(f"{s.prefix}/{name}")
+        tk.register_output(f"{s.prefix}/{name}.json", job.out_results)
+        tk.register_output(f"{s.prefix}/{name}.png", job.out_plot)
+        jobs[name] = job
+    metrics = {}
+    for name, cfg in s.designs.items():
+        train = TrainNnadcConverterJob(cfg, s.train)
+        train.add_alias(f"{s.prefix}/train_{name}")
+        ev = EvaluateNnadcConverterJob(train.out_model, s.eval, title=name)
+        ev.add_alias(f"{s.prefix}/eval_{name}")
+        for out, fname in ((ev.out_metrics, "metrics.json"), (ev.out_transfer_plot, "transfer.png"),
+                           (ev.out_dnl_inl_plot, "dnl_inl.png"), (ev.out_enob_hist_plot, "enob_hist.png"),
+                           (train.out_train_log, "train_log.json")):
+            tk.register_output(f"{s.prefix}/{name}/{fname}", out)
+        metrics[name] = ev.out_metrics
+        jobs[f"train_{name}"], jobs[f"eval_{name}"] = train, ev
+    table = NnadcResultsTableJob(metrics, {k: v for k, v in s.targets.items() if k in metrics})
+    tk.register_output(f"{s.prefix}/results.md", table.out_table)
+    tk.register_output(f"{s.prefix}/results.json", table.out_json)
+    jobs["table"] = table
+    if s.transfer_table_design in s.designs:
+        tt = NnadcTransferTableJob(jobs[f"train_{s.transfer_table_design}"].out_model, n_points=s.transfer_table_points)
+        tk.register_output(f"{s.prefix}/transfer_table_{s.transfer_table_design}.npz", tt.out_table)
+        jobs["transfer_table"] = tt
+    return jobs
+
+
+def py():
+    build_nnadc_graph(NnadcSettings())
+

@@ -1,0 +1,242 @@
+"""Jobs: neural-network-inspired ADCs (NNADCs) from low-precision RRAM.
+
+Thin wrappers over :mod:`memristor_asr.nnadc`; the logic and its tests live there.
+
+- :class:`TrainNnadcConverterJob`: ``out_model`` (trained converter, :func:`memristor_asr.nnadc.load_converter`),
+  ``out_train_log`` (JSON: per block name, kind, seconds, final loss, level error rate / residue MSE).
+- :class:`EvaluateNnadcConverterJob`: ``out_metrics`` (JSON from :func:`memristor_asr.nnadc.evaluate_converter`),
+  ``out_curves`` (npz: transition levels, DNL, INL), ``out_transfer_plot``, ``out_dnl_inl_plot``,
+  ``out_enob_hist_plot`` (PNG), ``out_enob`` / ``out_enob_calibrated`` (variables: median ENOB over
+  the Monte-Carlo chips with the ideal / calibrated combiner).
+- :class:`NnadcBlockSweepJob`: ``out_results`` (JSON list, one entry per RRAM precision x hidden size),
+  ``out_plot`` (PNG).
+- :class:`NnadcResultsTableJob`: ``out_table`` (Markdown), ``out_json`` (the same rows).
+- :class:`NnadcTransferTableJob`: ``out_table`` (npz code-transfer table with Monte-Carlo instances,
+  format in :mod:`memristor_asr.nnadc.transfer_table`).
+"""
+__all__ = [
+    "TrainNnadcConverterJob",
+    "EvaluateNnadcConverterJob",
+    "NnadcBlockSweepJob",
+    "NnadcResultsTableJob",
+    "NnadcTransferTableJob",
+]
+
+import json
+import logging
+import sys
+from typing import Dict, Optional, Union
+
+from sisyphus import Job, Task, tk
+
+from memristor_asr.nnadc.converter_config import PipelinedAdcV1Config, SubrangingAdcV1Config
+from memristor_asr.nnadc.evaluate import EvalV1Config
+from memristor_asr.nnadc.pipelined import ConverterTrainV1Config
+from memristor_asr.nnadc.sweep import BlockSweepV1Config
+
+_RQMT_ARGS = ("cpu_rqmt", "mem_rqmt", "time_rqmt")
+
+
+def _log_to_stdout() -> None:
+    log = logging.getLogger("memristor_asr")
+    if not log.handlers:
+        h = logging.StreamHandler(sys.stdout)
+        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(h)
+    log.setLevel(logging.INFO)
+
+
+def _write_json(path: str, obj) -> None:
+    from memristor_asr.util.atomic import atomic_write
+
+    with atomic_write(path) as f:
+        json.dump(obj, f, indent=1)
+
+
+def _threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, int(n)))
+
+
+class TrainNnadcConverterJob(Job):
+    """Train a sub-ranging or pipelined NNADC stage by stage (collaborative training).
+
+    :param converter_config: the design (:class:`PipelinedAdcV1Config` or :class:`SubrangingAdcV1Config`)
+    :param train_config: block training settings, pool size and seed
+    :param cpu_rqmt, mem_rqmt, time_rqmt: engine requirements (not hashed)
+    """
+
+    def __init__(self, converter_config: Union[PipelinedAdcV1Config, SubrangingAdcV1Config],
+                 train_config: ConverterTrainV1Config = ConverterTrainV1Config(),
+                 cpu_rqmt: int = 1, mem_rqmt: float = 4, time_rqmt: float = 2):
+        if not isinstance(converter_config, (PipelinedAdcV1Config, SubrangingAdcV1Config)):
+            raise TypeError(f"TrainNnadcConverterJob: converter_config must be a PipelinedAdcV1Config or "
+                            f"SubrangingAdcV1Config, got {type(converter_config).__name__}")
+        self.converter_config = converter_config
+        self.train_config = train_config
+        self.rqmt = {"cpu": cpu_rqmt, "mem": mem_rqmt, "time": time_rqmt}
+        self.out_model = self.output_path("converter.pt")
+        self.out_train_log = self.output_path("train_log.json")
+
+    @classmethod
+    def hash(cls, parsed_args):
+        return super().hash({k: v for k, v in parsed_args.items() if k not in _RQMT_ARGS})
+
+    def tasks(self):
+        yield Task("run", rqmt=self.rqmt)
+
+    def run(self):
+        from memristor_asr.nnadc import save_converter, train_pipelined, train_subranging
+
+        _log_to_stdout()
+        _threads(self.rqmt["cpu"])
+        if isinstance(self.converter_config, PipelinedAdcV1Config):
+            conv = train_pipelined(self.converter_config, self.train_config)
+        else:
+            conv = train_subranging(self.converter_config, self.train_config)
+        save_converter(conv, self.out_model.get_path())
+        _write_json(self.out_train_log.get_path(), conv.train_log)
+
+
+class EvaluateNnadcConverterJob(Job):
+    """Monte-Carlo evaluation of a trained converter: ENOB (sine), DNL/INL (ramp), corners, plots.
+
+    :param model: ``out_model`` of :class:`TrainNnadcConverterJob`
+    :param eval_config: chips, variation, stimulus settings
+    :param title: plot title prefix
+    :param cpu_rqmt, mem_rqmt, time_rqmt: engine requirements (not hashed)
+    """
+
+    def __init__(self, model: tk.Path, eval_config: EvalV1Config = EvalV1Config(), title: str = "",
+                 cpu_rqmt: int = 1, mem_rqmt: float = 4, time_rqmt: float = 1):
+        self.model = model
+        self.eval_config = eval_config
+        self.title = title
+        self.rqmt = {"cpu": cpu_rqmt, "mem": mem_rqmt, "time": time_rqmt}
+        self.out_metrics = self.output_path("metrics.json")
+        self.out_curves = self.output_path("curves.npz")
+        self.out_transfer_plot = self.output_path("transfer.png")
+        self.out_dnl_inl_plot = self.output_path("dnl_inl.png")
+        self.out_enob_hist_plot = self.output_path("enob_hist.png")
+        self.out_enob = self.output_var("enob")
+        self.out_enob_calibrated = self.output_var("enob_calibrated")
+
+    @classmethod
+    def hash(cls, parsed_args):
+        return super().hash({k: v for k, v in parsed_args.items() if k not in _RQMT_ARGS})
+
+    def tasks(self):
+        yield Task("run", rqmt=self.rqmt)
+
+    def run(self):
+        import numpy as np
+
+        from memristor_asr.nnadc import evaluate_converter, load_converter
+        from memristor_asr.nnadc.plots import plot_dnl_inl, plot_enob_hist, plot_transfer
+        from memristor_asr.util.atomic import atomic_write
+
+        _log_to_stdout()
+        _threads(self.rqmt["cpu"])
+        conv = load_converter(self.model.get_path())
+        metrics, curves = evaluate_converter(conv, self.eval_config)
+        metrics["title"] = self.title
+        with atomic_write(self.out_curves.get_path(), "wb") as f:
+            np.savez(f, **curves)
+        plot_transfer(curves, metrics, self.out_transfer_plot.get_path(), self.title)
+        plot_dnl_inl(curves, metrics, self.out_dnl_inl_plot.get_path(), self.title and f"{self.title}: DNL / INL")
+        plot_enob_hist(metrics, self.out_enob_hist_plot.get_path(), self.title and f"{self.title}: ENOB over MC chips")
+        _write_json(self.out_metrics.get_path(), metrics)
+        self.out_enob.set(round(metrics["mc"]["ideal"]["enob_median"], 4))
+        self.out_enob_calibrated.set(round(metrics["mc"]["calibrated"]["enob_median"], 4))
+
+
+class NnadcBlockSweepJob(Job):
+    """Design-space exploration of one block kind: ENOB (sub-ADC) or MSE (residue) vs RRAM precision vs size.
+
+    :param sweep_config: the grid, training and Monte-Carlo settings
+    :param cpu_rqmt, mem_rqmt, time_rqmt: engine requirements (not hashed)
+    """
+
+    def __init__(self, sweep_config: BlockSweepV1Config, cpu_rqmt: int = 1, mem_rqmt: float = 4, time_rqmt: float = 2):
+        self.sweep_config = sweep_config
+        self.rqmt = {"cpu": cpu_rqmt, "mem": mem_rqmt, "time": time_rqmt}
+        self.out_results = self.output_path("sweep.json")
+        self.out_plot = self.output_path("sweep.png")
+
+    @classmethod
+    def hash(cls, parsed_args):
+        return super().hash({k: v for k, v in parsed_args.items() if k not in _RQMT_ARGS})
+
+    def tasks(self):
+        yield Task("run", rqmt=self.rqmt)
+
+    def run(self):
+        from memristor_asr.nnadc.plots import plot_sweep
+        from memristor_asr.nnadc.sweep import sweep_blocks
+
+        _log_to_stdout()
+        _threads(self.rqmt["cpu"])
+        results = sweep_blocks(self.sweep_config)
+        plot_sweep(results, self.out_plot.get_path())
+        _write_json(self.out_results.get_path(), results)
+
+
+class NnadcResultsTableJob(Job):
+    """One table over evaluated designs: ENOB (nominal, MC median, calibrated), DNL/INL, training time.
+
+    :param metrics: design name -> ``out_metrics`` of :class:`EvaluateNnadcConverterJob`
+    :param targets: design name -> required MC-median ENOB (shown with a pass/fail column)
+    """
+
+    def __init__(self, metrics: Dict[str, tk.Path], targets: Optional[Dict[str, float]] = None):
+        self.metrics = metrics
+        self.targets = targets or {}
+        self.out_table = self.output_path("results.md")
+        self.out_json = self.output_path("results.json")
+
+    def tasks(self):
+        yield Task("run", mini_task=True)
+
+    def run(self):
+        from memristor_asr.nnadc.report import results_rows, results_table
+        from memristor_asr.util.atomic import atomic_write
+
+        loaded = {}
+        for name, path in self.metrics.items():
+            with open(path.get_path()) as f:
+                loaded[name] = json.load(f)
+        rows = results_rows(loaded, self.targets)
+        with atomic_write(self.out_table.get_path()) as f:
+            f.write(results_table(rows))
+        _write_json(self.out_json.get_path(), rows)
+
+
+class NnadcTransferTableJob(Job):
+    """Code-transfer table of a trained converter with Monte-Carlo instances (for the crossbar ADC).
+
+    :param model: ``out_model`` of :class:`TrainNnadcConverterJob`
+    :param n_points: uniform input levels over the full-scale range
+    :param n_instances: Monte-Carlo converter instances
+    :param sigma: lognormal resistance variation
+    :param seed: seed of the instances
+    """
+
+    def __init__(self, model: tk.Path, n_points: int = 4096, n_instances: int = 16, sigma: float = 0.05, seed: int = 0):
+        self.model = model
+        self.n_points = n_points
+        self.n_instances = n_instances
+        self.sigma = sigma
+        self.seed = seed
+        self.out_table = self.output_path("transfer_table.npz")
+
+    def tasks(self):
+        yield Task("run", mini_task=True)
+
+    def run(self):
+        from memristor_asr.nnadc import load_converter, nnadc_transfer_table, save_transfer_table
+
+        _threads(1)
+        conv = load_converter(self.model.get_path())
+        levels, codes = nnadc_transfer_table(conv, self.n_points, self.seed, self.n_instances, self.sigma)
+        save_transfer_table(self.out_table.get_path(), conv, levels, codes, self.seed, self.sigma)
