@@ -130,6 +130,8 @@ def test_nan_audio_is_an_error():
     x[1, 100] = float("nan")
     with pytest.raises(FloatingPointError, match="non-finite"):
         m(x, lens)
+    with pytest.raises(FloatingPointError, match="non-finite input features"):
+        m.encode_features(torch.full((1, 20, 80), float("inf")), torch.tensor([20]))
     with pytest.raises(ValueError, match="shorter than one analysis window"):
         m(torch.zeros(1, 100), torch.tensor([100]))
 

@@ -170,3 +170,14 @@ def test_from_linear_and_state_dict_roundtrip():
     x = torch.randn(3, 8)
     assert q2.input_quantizer.observed
     assert torch.equal(q(x), q2(x))
+
+
+def test_non_finite_activations_do_not_corrupt_the_observer():
+    q = ActivationQuantizer(8)
+    q.train()
+    q(torch.tensor([1.0, -2.0]))
+    y = q(torch.tensor([float("nan"), 1.0]))  # training: range kept, NaN passed on (the loss shows it)
+    assert torch.isclose(q.running_absmax, torch.tensor(2.0)) and torch.isnan(y).any()
+    with calibration(torch.nn.Sequential(q)):
+        with pytest.raises(FloatingPointError, match="non-finite"):
+            q(torch.tensor([float("inf")]))

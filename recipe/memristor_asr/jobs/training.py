@@ -60,14 +60,16 @@ class TrainQatConformerJob(Job):
     :param feature_stats: JSON with "mean"/"std" per mel band (data features job); None: estimate
         from up to ``stats_utterances`` training utterances
     :param stats_utterances: sample size for estimating feature statistics
-    :param cpu_rqmt, mem_rqmt, time_rqmt, gpu_rqmt: engine requirements (not hashed)
+    :param cpu_rqmt, mem_rqmt, time_rqmt, gpu_rqmt: engine requirements (not hashed); torch uses
+        ``cpu_rqmt`` threads. Default 1: on a shared 2-core machine, 2 threads ran the demo model
+        about 15x slower than 1 (4 vs 60 audio-s/s, measured) because of oversubscription.
     """
 
     def __init__(self, train_manifest: tk.Path, lexicon: tk.Path, tokens: tk.Path,
                  dev_manifest: Optional[tk.Path] = None, profile: str = "demo",
                  quant: QuantConfigV1 = QuantConfigV1(), train_config: Any = None,
                  model_overrides: Optional[Dict[str, Any]] = None, feature_stats: Optional[tk.Path] = None,
-                 stats_utterances: int = 500, cpu_rqmt: int = 2, mem_rqmt: float = 8, time_rqmt: float = 4,
+                 stats_utterances: int = 500, cpu_rqmt: int = 1, mem_rqmt: float = 8, time_rqmt: float = 4,
                  gpu_rqmt: int = 0):
         if profile not in ("demo", "paper"):
             raise ValueError(f"TrainQatConformerJob: profile must be 'demo' or 'paper', got {profile!r}")
@@ -167,7 +169,7 @@ class QuantizePtqJob(Job):
 
     def __init__(self, checkpoint: tk.Path, train_manifest: tk.Path, lexicon: tk.Path, tokens: tk.Path,
                  quant: QuantConfigV1, num_batches: int = 10, max_batch_seconds: float = 60.0, seed: int = 0,
-                 cpu_rqmt: int = 2, mem_rqmt: float = 4, time_rqmt: float = 1, gpu_rqmt: int = 0):
+                 cpu_rqmt: int = 1, mem_rqmt: float = 4, time_rqmt: float = 1, gpu_rqmt: int = 0):
         if quant.is_float:
             raise ValueError("QuantizePtqJob: quant leaves every layer float; set weight_bits")
         self.checkpoint = checkpoint
@@ -223,7 +225,7 @@ class ComputeCtcLogProbsJob(Job):
     """
 
     def __init__(self, checkpoint: tk.Path, manifest: tk.Path, max_batch_seconds: float = 60.0,
-                 cpu_rqmt: int = 2, mem_rqmt: float = 4, time_rqmt: float = 1, gpu_rqmt: int = 0):
+                 cpu_rqmt: int = 1, mem_rqmt: float = 4, time_rqmt: float = 1, gpu_rqmt: int = 0):
         self.checkpoint = checkpoint
         self.manifest = manifest
         self.max_batch_seconds = max_batch_seconds

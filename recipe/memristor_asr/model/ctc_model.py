@@ -68,6 +68,8 @@ class ConformerCtcModelV1(torch.nn.Module):
     def encode_features(self, feats: torch.Tensor, feat_lens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """:param feats: normalised features [B, T, F] :param feat_lens: [B]
         :return: CTC log-probs [B, T', V] (float32) and output lengths [B]"""
+        if not torch.isfinite(feats).all():
+            raise FloatingPointError("non-finite input features (NaN/inf)")
         mask = lengths_to_mask(feat_lens, feats.shape[1])  # [B, T]
         x, mask = self.frontend(feats, mask)  # [B, T', D], [B, T']
         if self.cfg.pos_encoding == "abs":

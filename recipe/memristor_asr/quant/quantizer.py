@@ -156,17 +156,21 @@ class ActivationQuantizer(_SymmetricQuantizer):
         self.register_buffer("num_observations", torch.tensor(0, dtype=torch.int64))
 
     @torch.no_grad()
-    def observe(self, x: torch.Tensor) -> None:
+    def observe(self, x: torch.Tensor) -> bool:
+        """Update the running absmax; False (range unchanged) if ``x`` holds NaN/inf."""
         lo, hi = torch.aminmax(x)  # one pass, no |x| temporary
         batch_absmax = torch.maximum(-lo, hi).float()
         if not torch.isfinite(batch_absmax):
-            raise FloatingPointError("activation quantizer observed a non-finite input (NaN/inf in the activations)")
+            if self.calibrating:
+                raise FloatingPointError("activation quantizer observed a non-finite input (NaN/inf in the activations)")
+            return False  # training: keep the range (the caller passes the NaN on, so the loss shows it)
         n = int(self.num_observations)
         weight = max(self.momentum, 1.0 / (n + 1))
         self.running_absmax.mul_(1.0 - weight).add_(weight * batch_absmax)
         self.num_observations.add_(1)
         self.scale.copy_(torch.clamp(self.running_absmax / self.q_max, min=_EPS))
         self._observed.fill_(True)
+        return True
 
     def reset_observer(self) -> None:
         """Forget the observed range (post-training calibration starts from scratch)."""
@@ -181,5 +185,7 @@ class ActivationQuantizer(_SymmetricQuantizer):
                 ActivationQuantizer._warned = True
                 _log.warning("activation quantizer used in eval mode before any observation: "
                              "taking its range from this batch (train or calibrate first)")
-            self.observe(x.detach())
+            if not self.observe(x.detach()):
+                # fake quantization would clamp NaN/inf to finite levels and hide a diverged model
+                return x
         return self.fake_quantize(x)
