@@ -151,3 +151,24 @@ def test_recognize_parallel_outputs(tmp_path, tiny_lexicon, tiny_lm):
     first = next(w for w in ctm if w.recording == "utt1")
     s, e = serial["utt1"].frames[0]
     assert first.start == pytest.approx(s * 0.04, abs=1e-3) and first.duration == pytest.approx((e - s) * 0.04, abs=1e-3)
+
+
+def test_lexicon_free_with_unit_lm(tmp_path, tiny_lexicon):
+    """Lexicon-free search with a phoneme 4-gram: an ambiguous frame is resolved towards the LM's phone string."""
+    from decoding_fixtures import LM_TEXT, kenlm_available, train_lm
+
+    if not kenlm_available():
+        pytest.skip("KenLM not built")
+    lexicon_path, _, vocab = tiny_lexicon
+    lex = read_lexicon(str(lexicon_path))
+    phone_text = [" ".join(u for w in s.split() for u in lex[w][0]) for s in LM_TEXT]
+    lm = train_lm(tmp_path, phone_text)
+    em = spell("the cat sat on the mat".split(), lex, vocab)
+    phones = [u for w in "the cat sat on the mat".split() for u in lex[w][0]]
+    # blur the frame of the first "AE" (in "cat") between AE and EH, EH slightly ahead
+    t = 1 + 2 * 2 + 2  # blank, DH blank AH blank, K blank -> AE
+    assert em[t].argmax() == vocab.index("AE")
+    em[t, vocab.index("EH")] = em[t, vocab.index("AE")] + 0.3
+    assert CtcSearch(vocab, SearchConfigV1(mode="greedy")).decode(em).units[3] == "EH"
+    free = CtcSearch(vocab, SearchConfigV1(mode="lexicon_free", lm_weight=1.0), lm_path=str(lm)).decode(em)
+    assert free.units == phones

@@ -48,10 +48,11 @@ def py():
     agg = AggregateWerJob(wers)
     report = WerReportJob([{{"system": "float", "bits": None, "adc": None, "wer": wers[0]}},
                            {{"system": "memristor", "bits": 3, "adc": (8, 8), "wer": agg.out_values}}],
-                          title="mini")
+                          clipping={{"ADC 8+8": tk.Path(f"{{D}}/clipping.json")}}, title="mini")
     tk.register_output("wer_statistics.md", agg.out_table)
     tk.register_output("report.md", report.out_table_md)
     tk.register_output("report.png", report.out_plot_bits)
+    tk.register_output("clipping.png", report.out_plot_clipping)
     tk.register_output("tuning.tsv", tune.out_grid)
 """
 
@@ -81,6 +82,9 @@ def test_recognise_score_aggregate_through_sis(tmp_path, tiny_lexicon, tiny_lm):
         (data / name).write_bytes(pathlib.Path(src).read_bytes())
     write_stm(str(data / "ref.stm"), [Utterance(uid, "/dev/null", 2.0 + len(t.split()), "spk", t)
                                       for uid, t in REFS.items()])
+    (data / "clipping.json").write_text(json.dumps({  # as from memristor_asr.crossbar.clipping_report
+        "blocks.0.mhsa.linear_pos": {"clipped": 40, "outputs": 100, "fraction": 0.4, "adc": "ideal p=8 r=8"},
+        "__total__": {"clipped": 40, "outputs": 100, "fraction": 0.4}}))
     for d, lp in enumerate(_draws(vocab, lex)):
         save_logprobs(str(data / f"draw{d}.pt"), lp)
 
@@ -103,4 +107,4 @@ def test_recognise_score_aggregate_through_sis(tmp_path, tiny_lexicon, tiny_lm):
     assert float((tune_dir / "output" / "wer").read_text()) == 0.0
     report = (out / "report.md").read_text()
     assert f"| memristor | 3 | 8+8 | 3 | {sum(expected) / 3:.2f} |" in report
-    assert (out / "report.png").stat().st_size > 1000
+    assert (out / "report.png").stat().st_size > 1000 and (out / "clipping.png").stat().st_size > 1000

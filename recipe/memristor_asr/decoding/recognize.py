@@ -42,7 +42,8 @@ class RecognitionStats:
     """Attributes:
         utterances, frames: decoded
         audio_seconds: frames x frame shift
-        wall_seconds: search wall time (all workers)
+        wall_seconds: wall time of the whole search (pool start-up included)
+        cpu_seconds: CPU time spent in the search calls, summed over workers
         workers: processes used
     """
 
@@ -50,12 +51,18 @@ class RecognitionStats:
     frames: int
     audio_seconds: float
     wall_seconds: float
+    cpu_seconds: float
     workers: int
 
     @property
     def rtf_per_core(self) -> float:
-        """Real-time factor of one core: search seconds x workers / audio seconds."""
-        return self.wall_seconds * self.workers / self.audio_seconds if self.audio_seconds else 0.0
+        """Real-time factor of one core: search CPU seconds / audio seconds (robust to a busy machine)."""
+        return self.cpu_seconds / self.audio_seconds if self.audio_seconds else 0.0
+
+    @property
+    def rtf_wall(self) -> float:
+        """Wall-clock real-time factor of the whole (parallel) run."""
+        return self.wall_seconds / self.audio_seconds if self.audio_seconds else 0.0
 
 
 def build_search(spec: SearchSpec) -> CtcSearch:
@@ -79,14 +86,16 @@ def _init_worker(spec: SearchSpec) -> None:
         _WORKER["spec"] = spec
 
 
-def _decode_item(item: Tuple[str, np.ndarray, Sequence[Optional[Setting]]]) -> Tuple[str, List[Hypothesis]]:
+def _decode_item(item: Tuple[str, np.ndarray, Sequence[Optional[Setting]]]
+                 ) -> Tuple[str, List[Hypothesis], float]:
     uid, emissions, settings = item
     search: CtcSearch = _WORKER["search"]
     hyps = []
+    cpu0 = time.process_time()
     for s in settings:
         lm_weight, word_score = s if s is not None else (None, None)
         hyps.append(search.decode(emissions, lm_weight, word_score, where=f"utterance {uid!r}"))
-    return uid, hyps
+    return uid, hyps, time.process_time() - cpu0
 
 
 def _progress(total: int, desc: str, enabled: bool):
@@ -111,25 +120,29 @@ def _run(lp: CtcLogProbs, spec: SearchSpec, settings: Sequence[Optional[Setting]
     frames = sum(int(lp.utterances[uid].shape[0]) for uid in ids)
     workers = max(1, min(int(num_workers), len(ids)))
     out: Dict[str, List[Hypothesis]] = {}
+    cpu = 0.0
     t0 = time.perf_counter()
     with _progress(len(ids), f"{spec.cfg.mode} search", progress) as bar:
         if workers == 1:
             for item in items:
-                uid, hyps = _decode_item(item)
+                uid, hyps, c = _decode_item(item)
                 out[uid] = hyps
+                cpu += c
                 bar.update(1)
         else:
             method = start_method or ("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
             ctx = multiprocessing.get_context(method)
             chunk = max(1, min(16, len(ids) // (workers * 8)))
             with ctx.Pool(workers, initializer=_init_worker, initargs=(spec,)) as pool:
-                for uid, hyps in pool.imap(_decode_item, items, chunksize=chunk):
+                for uid, hyps, c in pool.imap(_decode_item, items, chunksize=chunk):
                     out[uid] = hyps
+                    cpu += c
                     bar.update(1)
     wall = time.perf_counter() - t0
-    stats = RecognitionStats(len(ids), frames, frames * lp.frame_shift, wall, workers)
-    print(f"[recognize] {stats.utterances} utterances, {stats.audio_seconds:.1f} s audio, {len(settings)} setting(s), "
-          f"{wall:.1f} s on {workers} worker(s): RTF per core {stats.rtf_per_core:.4f}", flush=True)
+    stats = RecognitionStats(len(ids), frames, frames * lp.frame_shift, wall, cpu, workers)
+    print(f"[recognize] {stats.utterances} utterances, {stats.audio_seconds:.1f} s audio, {len(settings)} setting(s): "
+          f"{wall:.1f} s wall on {workers} worker(s), {cpu:.1f} s search CPU; RTF per core {stats.rtf_per_core:.4f}, "
+          f"wall RTF {stats.rtf_wall:.4f}", flush=True)
     return out, stats
 
 

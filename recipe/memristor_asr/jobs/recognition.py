@@ -4,7 +4,7 @@ Thin wrappers over :mod:`memristor_asr.decoding`; the logic and its tests live t
 
 - :class:`RecognizeCtcJob`: ``out_ctm`` (CTM, recording = utterance id, channel 1),
   ``out_text`` (``id<TAB>words``, every utterance), ``out_stats`` (JSON: utterances, audio
-  seconds, search time, real-time factor per core, the effective search settings).
+  seconds, wall and search CPU time, real-time factors, the effective search settings).
 - :class:`TuneLmScaleJob`: ``out_lm_weight`` and ``out_word_score`` (variables, the dev-best
   values, to feed :class:`RecognizeCtcJob` on test), ``out_wer`` (variable: dev WER at the best
   point, in-process scoring), ``out_grid`` (TSV of every grid point).
@@ -102,8 +102,9 @@ class RecognizeCtcJob(_SearchJob):
         _write_json(self.out_stats.get_path(), {
             "utterances": stats.utterances, "empty_hypotheses": sum(1 for h in hyps.values() if not h.words),
             "words": sum(len(h.words) for h in hyps.values()), "frames": stats.frames,
-            "audio_seconds": stats.audio_seconds, "search_seconds": stats.wall_seconds, "workers": stats.workers,
-            "rtf_per_core": stats.rtf_per_core, "search_config": dataclasses.asdict(cfg),
+            "audio_seconds": stats.audio_seconds, "wall_seconds": stats.wall_seconds,
+            "search_cpu_seconds": stats.cpu_seconds, "workers": stats.workers, "rtf_per_core": stats.rtf_per_core,
+            "rtf_wall": stats.rtf_wall, "search_config": dataclasses.asdict(cfg),
             "logprobs_meta": {k: v for k, v in lp.meta.items() if isinstance(v, (str, int, float, bool, type(None)))},
         })
 
