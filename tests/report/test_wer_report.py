@@ -60,5 +60,8 @@ def test_plots(tmp_path):
         img = matplotlib.image.imread(str(tmp_path / f"{name}.png"))
         assert img.shape[0] > 100 and img.shape[1] > 100
         assert img.std() > 0.01  # something was drawn
+    deep = {f"blocks.{i}.ff.linear1": {"clipped": c, "outputs": 100 * (i + 1), "fraction": c / (100 * (i + 1))}
+            for i, c in enumerate([10, 0, 30])}
+    assert clipping_fractions(deep, pool_blocks=True) == {"blocks.*.ff.linear1": pytest.approx(40 / 600)}
     with pytest.raises(ValueError, match="linear_pos"):
         clipping_fractions({"linear_pos": 1.5})

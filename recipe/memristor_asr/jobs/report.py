@@ -38,13 +38,18 @@ class WerReportJob(Job):
         written from :func:`memristor_asr.crossbar.clipping_report`) or a dict
         ``{layer: fraction or {"fraction": f}}`` (values may be tk.Variables)
     :param title: heading of the markdown table and the plots
+    :param max_plot_layers: a clipping report with more layers is pooled over block indices
+        (``blocks.*.ff``) for the plot; ``out_summary`` keeps what was plotted
     """
 
+    __sis_hash_exclude__ = {"max_plot_layers": 24}
+
     def __init__(self, rows: List[Dict[str, Any]], clipping: Optional[Dict[str, Union[tk.Path, Mapping]]] = None,
-                 title: str = "WER"):
+                 title: str = "WER", max_plot_layers: int = 24):
         self.rows = rows
         self.clipping = clipping
         self.title = title
+        self.max_plot_layers = max_plot_layers
         self.out_table_md = self.output_path("wer_table.md")
         self.out_table_csv = self.output_path("wer_table.csv")
         self.out_plot_bits = self.output_path("wer_vs_bits.png")
@@ -73,7 +78,8 @@ class WerReportJob(Job):
                 if isinstance(rep, tk.Path) and not isinstance(rep, tk.Variable):
                     with open(rep.get_path(), encoding="utf-8") as f:
                         rep = json.load(f)
-                clipping[str(label)] = clipping_fractions(_resolve(rep))
+                rep = _resolve(rep)
+                clipping[str(label)] = clipping_fractions(rep, pool_blocks=len(rep) > self.max_plot_layers)
             plot_clipping(clipping, self.out_plot_clipping.get_path(), title=f"{self.title}: ADC clipping per layer")
         summary = {"rows": [{"system": r.system, "bits": r.bits, "adc": r.adc, "wers": r.wers, "note": r.note,
                              "mean": r.stats.mean, "std": r.stats.std, "min": r.stats.min, "max": r.stats.max}

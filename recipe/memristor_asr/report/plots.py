@@ -5,6 +5,7 @@ line) over the draws, so the
 device-to-device spread of memristor runs is visible next to deterministic float/PTQ/QAT results.
 """
 import io
+import re
 from collections import defaultdict
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -94,17 +95,29 @@ def plot_wer_vs_adc(rows: Sequence[WerRow], path: str, title: str = "WER vs ADC 
     _save(fig, path)
 
 
-def clipping_fractions(report: Mapping) -> Dict[str, float]:
+def clipping_fractions(report: Mapping, pool_blocks: bool = False) -> Dict[str, float]:
     """Layer -> clipped fraction from a crossbar clipping report (``{layer: {"fraction": f, ...}}``, as
     written by :func:`memristor_asr.crossbar.clipping_report`) or a plain ``{layer: fraction}``;
-    the pooled ``__total__`` entry is named "total"."""
-    out = {}
+    the pooled ``__total__`` entry is named "total".
+
+    :param pool_blocks: merge layers whose names differ only in numeric indices (``blocks.3.ff`` and
+        ``blocks.7.ff`` -> ``blocks.*.ff``), weighting by output counts where the report has them,
+        so a deep model's report stays readable
+    """
+    clipped: Dict[str, float] = {}
+    weight: Dict[str, float] = {}
     for layer, v in report.items():
         frac = v.get("fraction") if isinstance(v, Mapping) else v
         if not isinstance(frac, (int, float)) or not 0 <= frac <= 1:
             raise ValueError(f"clipping report: layer {layer!r} has no fraction in [0, 1] (got {v!r})")
-        out["total" if layer == "__total__" else str(layer)] = float(frac)
-    return out
+        name = "total" if layer == "__total__" else str(layer)
+        if pool_blocks:
+            name = re.sub(r"\.\d+(?=\.|$)", ".*", name)
+        outputs = v.get("outputs") if isinstance(v, Mapping) else None
+        w = float(outputs) if isinstance(outputs, (int, float)) and outputs > 0 else 1.0
+        clipped[name] = clipped.get(name, 0.0) + w * float(frac)
+        weight[name] = weight.get(name, 0.0) + w
+    return {k: clipped[k] / weight[k] for k in clipped}
 
 
 def plot_clipping(reports: Mapping[str, Mapping[str, float]], path: str,
