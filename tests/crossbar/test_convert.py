@@ -126,3 +126,14 @@ def test_bare_quant_linear_is_returned_converted():
         q(torch.randn(8, 20))
     xb = convert_to_crossbars(q, CrossbarConfigV1(), seed=3)
     assert isinstance(xb, CrossbarLinearV1) and xb(torch.randn(4, 20)).shape == (4, 6)
+
+
+def test_cycling_before_programming_keeps_programmed_states_sane():
+    plain = convert_to_crossbars(_model(), CrossbarConfigV1(), seed=4)
+    cycled = convert_to_crossbars(_model(), CrossbarConfigV1(cycles_before_programming=5), seed=4)
+    a, b = crossbar_layers(plain)["blocks.0.ff"], crossbar_layers(cycled)["blocks.0.ff"]
+    assert not torch.equal(a.r_diff, b.r_diff)
+    for layer in (a, b):  # (LRS, HRS) pairs: r_pos - r_neg about -0.69 with ~0.04 spread
+        d = layer.r_diff[layer.r_diff < -0.3]
+        assert -0.75 < float(d.mean()) < -0.62 and float(d.std()) < 0.08
+    assert float(b.r_diff[b.r_diff < -0.3].mean()) == pytest.approx(float(a.r_diff[a.r_diff < -0.3].mean()), abs=0.02)

@@ -71,8 +71,7 @@ def test_crossbar_jobs_through_manager(tiny_setup_inputs, tmp_path):
     assert sorted(lp1.utterances) == ["u0", "u1", "u2"] and lp1.vocab[0] == "<blank>"
     assert lp1.meta["seed"] == 1 and lp1.meta["converter_config"]["read_noise"] == "paper"
     assert not torch.equal(lp1.utterances["u0"], lp2.utterances["u0"])
-    clip = json.loads((out / "draw1" / "clipping.json").read_text())
-    layers = clip["layers"]
+    layers = json.loads((out / "draw1" / "clipping.json").read_text())
     assert layers["blocks.0.mhsa.linear_pos"]["adc"] == "uniform p=4 r=6"
     assert layers["blocks.0.ff1.linear_ff"]["adc"] == "uniform p=4 r=4"
     assert layers["__total__"]["outputs"] > 0

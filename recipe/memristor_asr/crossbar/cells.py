@@ -33,7 +33,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import torch
 
-from memristor_asr.crossbar.iv import IVModel, synaptogen_iv
+from memristor_asr.crossbar.iv import synaptogen_iv
 from memristor_asr.crossbar.noise import cell_read, read_noise_model
 from memristor_asr.crossbar.params import I_HRS, I_LRS, I_URESET, I_USET, SynaptogenParams, load_synaptogen_params
 

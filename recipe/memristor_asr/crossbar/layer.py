@@ -16,7 +16,6 @@ polynomial values come from tables over the DAC's levels. Nothing of size
 Reference path (:meth:`CrossbarLinearV1.forward_reference`): every cell's current and its own
 noise draw, summed per column (slow; for tests and the benchmark).
 """
-import logging
 from typing import Dict, Optional
 
 import torch
@@ -35,7 +34,6 @@ from memristor_asr.crossbar.programming import (
 
 __all__ = ["CrossbarLinearV1", "CrossbarConversionError"]
 
-_log = logging.getLogger(__name__)
 
 
 class CrossbarConversionError(ValueError):
@@ -227,9 +225,9 @@ class CrossbarLinearV1(torch.nn.Module):
         clipped = self.adc.quantize_scaled_(v)
         self.n_adc_outputs += v.numel()
         self._clipped_acc = clipped if self._clipped_acc is None else self._clipped_acc + clipped
-        acc = v[0]
+        acc = v[0].clone() if v.shape[0] > 1 else v[0]
         for j in range(1, v.shape[0]):  # digital sum of the row tiles' partial sums
-            acc = acc + v[j] if j == 1 else acc.add_(v[j])
+            acc += v[j]
         n = v.shape[1]
         per_plane = acc.view(n, self.n_planes, self.out_features)  # [N, P, out]
         y = torch.einsum("npo,p->no", per_plane, self.significance * (self.adc.output_step * self.output_factor))

@@ -9,7 +9,9 @@ Thin wrappers over :mod:`memristor_asr.crossbar`; the logic and its tests live t
 - :class:`EstimateCorrectionFactorJob`: ``out_correction_factor`` (variable: least-squares c for
   positive inputs, 1/A), ``out_report`` (JSON: c, c for +- inputs, per-input gains).
 - :class:`SimulateCrossbarLogProbsJob`: ``out_logprobs`` (``CtcLogProbs`` file,
-  ``memristor_asr.decoding.logprobs``), ``out_clipping`` (JSON: per-layer clipped ADC outputs),
+  ``memristor_asr.decoding.logprobs``; ``meta`` holds seed, converter config and the pooled
+  clipped fraction), ``out_clipping`` (JSON, :func:`memristor_asr.crossbar.clipping_report`:
+  ``{layer: {"clipped", "outputs", "fraction", "adc"}, "__total__": {...}}``),
   ``out_histogram`` (PNG of pre-ADC values per layer kind), ``out_histogram_data`` (JSON).
 """
 __all__ = ["CrossbarCellStatisticsJob", "EstimateCorrectionFactorJob", "SimulateCrossbarLogProbsJob"]
@@ -182,7 +184,7 @@ class SimulateCrossbarLogProbsJob(Job):
         report = clipping_report(model)
         lp.meta["clipped_fraction"] = report["__total__"]["fraction"]
         save_logprobs(self.out_logprobs.get_path(), lp)
-        _write_json(self.out_clipping.get_path(), {"seed": self.seed, "converter": cfg.describe(), "layers": report})
+        _write_json(self.out_clipping.get_path(), report)
         hists = pre_adc_histograms(model)
         _write_json(self.out_histogram_data.get_path(), hists)
         plot_pre_adc_histograms(hists, self.out_histogram.get_path(), title=f"seed {self.seed}: {cfg.describe()}")
