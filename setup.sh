@@ -9,7 +9,7 @@ STAMP_DIR=.venv/.setup-stamps
 
 APT_PACKAGES="espeak-ng sox libsox-fmt-all festival festvox-kallpc16k sctk graphviz ngspice \
   cmake build-essential libboost-program-options-dev libboost-system-dev libboost-thread-dev \
-  libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev libsndfile1"
+  libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev libsndfile1 chromium chromium-driver slurm-wlm munge"
 
 missing=""
 for p in $APT_PACKAGES; do

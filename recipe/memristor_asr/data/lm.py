@@ -41,8 +41,10 @@ def kenlm_binary(name: str) -> str:
     candidates = []
     if os.environ.get(TOOLS_ENV):
         candidates.append(os.path.join(os.environ[TOOLS_ENV], name))
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    candidates.append(os.path.join(repo, "tools", "bin", name))
+    # the repo's tools/bin, also when recipe/ is reached through a symlink from another setup dir
+    for here in (os.path.abspath(__file__), os.path.realpath(__file__)):
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
+        candidates.append(os.path.join(repo, "tools", "bin", name))
     for c in candidates:
         if os.path.isfile(c) and os.access(c, os.X_OK):
             return c

@@ -1,0 +1,202 @@
+"""The main experiment: how well does a QAT Conformer-CTC run on simulated memristor crossbars,
+and which ADC settings does it need?
+
+`sis manager config/memristor_adc.py` builds one cached graph: embedded corpus -> lexicon, 4-gram
+LM, feature statistics -> float / QAT / PTQ training -> digital and memristor (10 device draws)
+log-probs -> lexicon-constrained 4-gram CTC search -> sclite -> tables, plots, summary.
+
+Only wiring lives here. The functions are reusable by personal graphs (see `users/example/`):
+a new ADC split is one more `CrossbarConfigV1`, and only its conversion, recognition, scoring and
+report jobs run; training and data come from the cache.
+"""
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from sisyphus import tk
+
+from memristor_asr.crossbar.config import CrossbarConfigV1
+from memristor_asr.data.embedded import embedded_corpus_preset
+from memristor_asr.decoding.search_config import SearchConfigV1
+from memristor_asr.jobs.corpus import BuildEmbeddedCorpusJob, CorpusStatisticsJob, ManifestToStmJob
+from memristor_asr.jobs.crossbar import SimulateCrossbarLogProbsJob
+from memristor_asr.jobs.features import ComputeFeatureStatsJob
+from memristor_asr.jobs.lexicon import CmuDictLexiconJob
+from memristor_asr.jobs.lm import BibleLmTextJob, ComputePerplexityJob, TrainKenLmJob
+from memristor_asr.jobs.recognition import RecognizeCtcJob, TuneLmScaleJob
+from memristor_asr.jobs.report import WerReportJob
+from memristor_asr.jobs.scoring import AggregateWerJob, ScliteScoringJob
+from memristor_asr.jobs.training import ComputeCtcLogProbsJob, QuantizePtqJob, TrainQatConformerJob
+from memristor_asr.quant.config import QuantConfigV1
+from memristor_asr.training.trainer import TrainConfigV1
+
+#: the positional-encoding projection of relative-position attention (its own ADC in the study)
+POS_PROJECTION = "*.linear_pos"
+
+
+@dataclass
+class ExperimentSettings:
+    """What the default graph computes; personal graphs change a copy (`dataclasses.replace`).
+
+    Attributes:
+        corpus_preset: embedded corpus preset ("default" or "miniature" for tests)
+        profile: model size profile ("demo" or "paper")
+        train_config: training settings shared by all models
+        qat_bits: weight bits of the QAT (and PTQ) models (Table 2)
+        memristor_bits: QAT models executed on crossbars (Table 3)
+        table3_adcs: (precision, range) ADC splits of Table 3
+        num_draws: device draws per memristor configuration (Table 3)
+        study_bits: weight bits of the ADC-study models (with / without rel-pos encoding)
+        study_adcs: global ADC sweep of the study
+        study_pos_adcs: ADCs of the positional-encoding projection only (rest at base 4+4)
+        study_draws: device draws per study configuration
+        search: decoding settings (LM weight and word score are tuned on dev per model)
+    """
+
+    corpus_preset: str = "default"
+    profile: str = "demo"
+    train_config: TrainConfigV1 = field(default_factory=lambda: TrainConfigV1(num_epochs=8, max_batch_seconds=60.0))
+    qat_bits: Tuple[float, ...] = (8, 6, 5, 4, 3, 2)
+    memristor_bits: Tuple[float, ...] = (8, 5, 4, 3)
+    table3_adcs: Tuple[Tuple[int, int], ...] = ((8, 8), (4, 4))
+    num_draws: int = 10
+    study_bits: float = 4
+    study_adcs: Tuple[Tuple[int, int], ...] = ((2, 6), (3, 5), (4, 4), (4, 8), (8, 8), (6, 6), (8, 4))
+    study_pos_adcs: Tuple[Tuple[int, int], ...] = ((0, 8), (1, 7), (2, 6), (3, 5), (4, 8))
+    study_draws: int = 3
+    search: SearchConfigV1 = field(default_factory=lambda: SearchConfigV1(beam_size=100))
+    lm_weights: Tuple[float, ...] = (1.0, 2.0, 3.0)
+    word_scores: Tuple[float, ...] = (-1.0, 0.0, 1.0)
+
+
+@dataclass
+class Data:
+    manifests: Dict[str, tk.Path]
+    stm: Dict[str, tk.Path]
+    lexicon: tk.Path
+    tokens: tk.Path
+    lm: tk.Path
+    feature_stats: tk.Path
+
+
+def build_data(preset: str = "default") -> Data:
+    corpus = BuildEmbeddedCorpusJob(embedded_corpus_preset(preset))
+    corpus.add_alias(f"data/{preset}/corpus")
+    m = corpus.out_manifests
+    lm_text = BibleLmTextJob([m["dev"], m["test"]])
+    lex = CmuDictLexiconJob([m["train"]], [lm_text.out_text])
+    lm = TrainKenLmJob(lm_text.out_text, order=4, discount_fallback=preset == "miniature")
+    stats = ComputeFeatureStatsJob(m["train"])
+    data = Data(manifests=m, stm={s: ManifestToStmJob(m[s]).out_stm for s in ("dev", "test")},
+                lexicon=lex.out_lexicon, tokens=lex.out_tokens, lm=lm.out_binary, feature_stats=stats.out_stats)
+    ppl = ComputePerplexityJob(lm.out_arpa, m["dev"])
+    corpus_stats = CorpusStatisticsJob(m, lexicon=lex.out_lexicon, lm=lm.out_arpa)
+    tk.register_output(f"data/{preset}/corpus_statistics.txt", corpus_stats.out_report)
+    tk.register_output(f"data/{preset}/lm_dev_perplexity", ppl.out_perplexity)
+    tk.register_output(f"data/{preset}/oov.txt", lex.out_oov)
+    return data
+
+
+def train_model(data: Data, s: ExperimentSettings, bits: Optional[float], pos_encoding: str = "rel") -> tk.Path:
+    job = TrainQatConformerJob(data.manifests["train"], data.lexicon, data.tokens, dev_manifest=data.manifests["dev"],
+                               profile=s.profile, quant=QuantConfigV1(weight_bits=bits), train_config=s.train_config,
+                               model_overrides={"pos_encoding": pos_encoding}, feature_stats=data.feature_stats)
+    name = f"models/{'float' if bits is None else f'qat{bits:g}bit'}-{pos_encoding}pos"
+    job.add_alias(name)
+    tk.register_output(f"{name}/learning_curve.png", job.out_learning_curve)
+    return job.out_checkpoint
+
+
+class Recognizer:
+    """Log-probs -> words -> WER, with LM weight and word score tuned once per model on dev."""
+
+    def __init__(self, data: Data, s: ExperimentSettings):
+        self.data, self.s = data, s
+
+    def tune(self, dev_logprobs: tk.Path) -> TuneLmScaleJob:
+        return TuneLmScaleJob(dev_logprobs, self.data.stm["dev"], self.s.search, self.data.lexicon, self.data.lm,
+                              lm_weights=list(self.s.lm_weights), word_scores=list(self.s.word_scores))
+
+    def wer(self, logprobs: tk.Path, tuned: TuneLmScaleJob, split: str = "test") -> tk.Variable:
+        rec = RecognizeCtcJob(logprobs, self.s.search, lexicon=self.data.lexicon, lm=self.data.lm,
+                              tokens=self.data.tokens, lm_weight=tuned.out_lm_weight, word_score=tuned.out_word_score)
+        return ScliteScoringJob(self.data.stm[split], rec.out_ctm, hyp_text=rec.out_text).out_wer
+
+
+def memristor_wers(checkpoint: tk.Path, data: Data, rec: Recognizer, tuned: TuneLmScaleJob,
+                   hw: CrossbarConfigV1, draws: int) -> Tuple[List[tk.Variable], tk.Path]:
+    """WER of each device draw (seeds 1..draws) and the first draw's clipping report."""
+    wers, clipping = [], None
+    for seed in range(1, draws + 1):
+        sim = SimulateCrossbarLogProbsJob(checkpoint, data.manifests["test"], hw, seed=seed)
+        wers.append(rec.wer(sim.out_logprobs, tuned))
+        clipping = clipping or sim.out_clipping
+    return wers, clipping
+
+
+def adc(precision: int, range_bits: int, pos: Optional[Tuple[int, int]] = None) -> CrossbarConfigV1:
+    """Crossbar hardware with a global ADC split, optionally another split for the pos-enc projection."""
+    per_layer = ()
+    if pos is not None:
+        per_layer = ((POS_PROJECTION, {"adc_precision_bits": pos[0], "adc_range_bits": pos[1]}),)
+    return CrossbarConfigV1(dac_bits=8, adc_precision_bits=precision, adc_range_bits=range_bits, per_layer=per_layer)
+
+
+def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
+                     extra_study_adcs: Sequence[Tuple[int, int]] = (),
+                     extra_pos_adcs: Sequence[Tuple[int, int]] = ()) -> WerReportJob:
+    data = build_data(s.corpus_preset)
+    rec = Recognizer(data, s)
+    rows: List[dict] = []
+    clipping: Dict[str, tk.Path] = {}
+
+    def digital(ckpt: tk.Path) -> Tuple[tk.Variable, TuneLmScaleJob]:
+        tuned = rec.tune(ComputeCtcLogProbsJob(ckpt, data.manifests["dev"]).out_logprobs)
+        return rec.wer(ComputeCtcLogProbsJob(ckpt, data.manifests["test"]).out_logprobs, tuned), tuned
+
+    # Table 2: float, PTQ and QAT, digital
+    float_ckpt = train_model(data, s, None)
+    float_wer, _ = digital(float_ckpt)
+    rows.append({"system": "float", "bits": None, "adc": None, "wer": float_wer})
+    qat = {}
+    for bits in s.qat_bits:
+        qat[bits] = train_model(data, s, bits)
+        wer, tuned = digital(qat[bits])
+        rows.append({"system": "QAT", "bits": float(bits), "adc": None, "wer": wer})
+        ptq = QuantizePtqJob(float_ckpt, data.manifests["train"], data.lexicon, data.tokens,
+                             quant=QuantConfigV1(weight_bits=bits)).out_checkpoint
+        rows.append({"system": "PTQ", "bits": float(bits), "adc": None, "wer": digital(ptq)[0]})
+        # Table 3: the QAT models on crossbars, 10 device draws
+        if bits in s.memristor_bits:
+            for p, r in s.table3_adcs:
+                wers, clip = memristor_wers(qat[bits], data, rec, tuned, adc(p, r), s.num_draws)
+                rows.append({"system": "memristor", "bits": float(bits), "adc": (p, r),
+                             "wer": AggregateWerJob(wers).out_values})
+                clipping[f"{bits:g}bit ADC {p}+{r}"] = clip
+
+    # ADC study: with and without relative positional encoding, global sweep and pos-enc-only ADC
+    for pos_enc in ("rel", "none"):
+        ckpt = qat[s.study_bits] if pos_enc == "rel" and s.study_bits in qat else train_model(data, s, s.study_bits, pos_enc)
+        tuned = digital(ckpt)[1]
+        for p, r in list(s.study_adcs) + list(extra_study_adcs):
+            wers, clip = memristor_wers(ckpt, data, rec, tuned, adc(p, r), s.study_draws)
+            rows.append({"system": f"memristor {pos_enc}-pos", "bits": float(s.study_bits), "adc": (p, r),
+                         "wer": AggregateWerJob(wers).out_values, "note": "study"})
+            clipping[f"{pos_enc}-pos ADC {p}+{r}"] = clip
+        if pos_enc == "rel":
+            for p, r in list(s.study_pos_adcs) + list(extra_pos_adcs):
+                wers, clip = memristor_wers(ckpt, data, rec, tuned, adc(4, 4, pos=(p, r)), s.study_draws)
+                rows.append({"system": "memristor rel-pos, pos-proj ADC", "bits": float(s.study_bits),
+                             "adc": (p, r), "wer": AggregateWerJob(wers).out_values, "note": "rest at 4+4"})
+                clipping[f"rel-pos pos-proj ADC {p}+{r}"] = clip
+
+    report = WerReportJob(rows, clipping=clipping, title="Memristor ASR (embedded corpus)")
+    report.add_alias(f"{prefix}/report")
+    for name in ("table_md", "table_csv", "plot_bits", "plot_adc", "plot_clipping", "summary"):
+        out = getattr(report, f"out_{name}")
+        if out is not None:
+            tk.register_output(f"{prefix}/{out.path}", out)
+    return report
+
+
+def py():
+    build_experiment(ExperimentSettings())

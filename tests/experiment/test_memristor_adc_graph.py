@@ -1,0 +1,59 @@
+"""The main graph end to end on the miniature corpus, and the daily rerun: adding an ADC split
+reruns only conversion, recognition, scoring and report jobs; data and training come from the cache."""
+import os
+import pathlib
+
+import pytest
+
+from sis_helpers import REPO, make_setup, run_manager
+
+GRAPH = """
+from config.memristor_adc import ExperimentSettings, build_experiment
+from memristor_asr.decoding.search_config import SearchConfigV1
+from memristor_asr.training.trainer import TrainConfigV1
+
+SETTINGS = ExperimentSettings(
+    corpus_preset="miniature", train_config=TrainConfigV1(num_epochs=2, max_batch_seconds=20.0),
+    qat_bits=(3,), memristor_bits=(3,), table3_adcs=((4, 4),), num_draws=2, study_bits=3,
+    study_adcs=((8, 8),), study_pos_adcs=((2, 6),), study_draws=1,
+    search=SearchConfigV1(beam_size=8), lm_weights=(1.0,), word_scores=(0.0,))
+
+def py():
+    build_experiment(SETTINGS, extra_study_adcs={extra})
+"""
+
+RERUNNABLE = {"SimulateCrossbarLogProbsJob", "RecognizeCtcJob", "ScliteScoringJob", "AggregateWerJob", "WerReportJob"}
+
+
+def job_dirs(setup: pathlib.Path) -> dict:
+    """job id -> mtime of its `finished` marker"""
+    out = {}
+    for marker in (setup / "work").rglob("finished"):
+        if marker.is_file() and ".trash" not in marker.parts:
+            out[str(marker.parent.relative_to(setup / "work"))] = marker.stat().st_mtime_ns
+    return out
+
+
+@pytest.mark.slow
+def test_default_graph_on_miniature_corpus_and_rerun_with_new_adc_split(tmp_path):
+    setup = make_setup(tmp_path, GRAPH.format(extra="()"))
+    (setup / "config" / "memristor_adc.py").symlink_to(REPO / "config" / "memristor_adc.py")
+    run_manager(setup, timeout=1800)
+    report = setup / "output" / "memristor_adc" / "wer_table.md"
+    assert report.exists()
+    table = report.read_text()
+    assert "float" in table and "QAT" in table and "PTQ" in table and "memristor" in table
+    assert (setup / "output" / "memristor_adc" / "wer_vs_bits.png").stat().st_size > 1000
+    before = job_dirs(setup)
+    assert any("TrainQatConformerJob" in j for j in before)
+
+    (setup / "config" / "graph.py").write_text(GRAPH.format(extra="((6, 6),)"))
+    run_manager(setup, timeout=1800)
+    after = job_dirs(setup)
+    new = set(after) - set(before)
+    assert new, "the new ADC split ran nothing"
+    assert {j.split("/")[-1].split(".")[0] for j in new} <= RERUNNABLE
+    rerun_old = {j for j in before if after.get(j) != before[j]}
+    assert {j.split("/")[-1].split(".")[0] for j in rerun_old} <= {"WerReportJob"} and not rerun_old
+    assert "6+6" in (setup / "output" / "memristor_adc" / "wer_table.md").read_text() or \
+        "(6, 6)" in (setup / "output" / "memristor_adc" / "wer_table.md").read_text()
