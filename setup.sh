@@ -37,7 +37,7 @@ mkdir -p "$STAMP_DIR"
 req_hash=$(sha256sum requirements.txt | cut -c1-16)
 if [ ! -f "$STAMP_DIR/req-$req_hash" ]; then
   echo "[setup] installing requirements.txt"
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
   # torch first, from the exact pin, so nothing later can swap it for a CUDA build
   .venv/bin/python -m pip install -q "$(grep "^torch==" requirements.txt)" 2>&1 | grep -v "is ignored" || true
   .venv/bin/python -m pip install -q -r requirements.txt 2>&1 | grep -v "is ignored" || true
