@@ -13,7 +13,7 @@ import numpy as np
 
 from .combiner import apply_calibration, fit_calibration, ideal_combine
 from .converter import NnadcConverter
-from .metrics import ramp_dnl_inl, sine_inputs, sndr_enob, transition_levels
+from .metrics import dnl_inl_from_transitions, ramp_dnl_inl, sine_inputs, sndr_enob, transition_levels
 from .transfer import target_fraction
 from .vtc import corner_vtc
 
@@ -91,12 +91,9 @@ def evaluate_converter(conv: NnadcConverter, cfg: EvalV1Config = EvalV1Config())
     d_r, d_s = conv.digits(a_ramp, nominal), conv.digits(a_sine, nominal)
     nom, nom_codes = _chip_metrics(conv, d_r, d_s, target)
     c_nom = nom_codes["ideal"][0]
-    nom_dnl = ramp_dnl_inl(c_nom, conv.n_bits)
-    curves = {
-        "nominal_transitions": transition_levels(c_nom, conv.n_bits),
-        "nominal_dnl": nom_dnl["dnl"],
-        "nominal_inl": nom_dnl["inl"],
-    }
+    nom_lv = transition_levels(c_nom, conv.n_bits)
+    curves = {"nominal_transitions": nom_lv}
+    curves["nominal_dnl"], curves["nominal_inl"] = dnl_inl_from_transitions(nom_lv)
 
     inst = conv.instances(cfg.n_instances, cfg.sigma, cfg.seed)
     per_chip = {"ideal": [], "calibrated": []}
@@ -119,12 +116,8 @@ def evaluate_converter(conv: NnadcConverter, cfg: EvalV1Config = EvalV1Config())
         mc[comb]["median_chip"] = med
         curves[f"mc_{comb}_transitions"] = np.stack(transitions[comb][: min(10, len(enobs))])
         curves[f"mc_{comb}_median_transitions"] = transitions[comb][med]
-        lv = transitions[comb][med]
-        lsb = 1.0 / 2**conv.n_bits
-        # DNL/INL of the median chip from its transition levels (same definition as the ramp test)
-        widths = np.diff(lv) / lsb
-        curves[f"mc_{comb}_median_dnl"] = widths - 1
-        curves[f"mc_{comb}_median_inl"] = (lv - (np.arange(1, 2**conv.n_bits) * lsb)) / lsb
+        # DNL/INL curves of the median chip (endpoint definition, like the nominal curves)
+        curves[f"mc_{comb}_median_dnl"], curves[f"mc_{comb}_median_inl"] = dnl_inl_from_transitions(transitions[comb][med])
 
     corners = {}
     for c in cfg.corners:

@@ -11,7 +11,7 @@ import numpy as np
 
 from .transfer import input_from_fraction
 
-__all__ = ["sine_inputs", "sndr_enob", "ramp_dnl_inl", "transition_levels", "transition_inputs", "default_fft_size"]
+__all__ = ["sine_inputs", "sndr_enob", "ramp_dnl_inl", "transition_levels", "dnl_inl_from_transitions", "transition_inputs", "default_fft_size"]
 
 
 def default_fft_size(n_bits: int) -> int:
@@ -71,6 +71,20 @@ def transition_levels(codes: np.ndarray, n_bits: int) -> np.ndarray:
     """
     counts = np.bincount(np.asarray(codes, dtype=np.int64), minlength=2**n_bits)[: 2**n_bits]
     return np.cumsum(counts)[:-1] / len(codes)
+
+
+def dnl_inl_from_transitions(levels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Endpoint DNL ``[2**n - 2]`` (inner codes) and INL ``[2**n - 1]`` (per transition) in LSB.
+
+    The LSB is the mean inner code width (first to last transition), as in an endpoint ramp test.
+    """
+    levels = np.asarray(levels, dtype=np.float64)
+    lsb = (levels[-1] - levels[0]) / max(1, len(levels) - 1)
+    if lsb <= 0:
+        return np.full(len(levels) - 1, -1.0), np.zeros(len(levels))
+    dnl = np.diff(levels) / lsb - 1
+    inl = (levels - (levels[0] + lsb * np.arange(len(levels)))) / lsb
+    return dnl, inl
 
 
 def transition_inputs(levels: np.ndarray, transfer: str) -> np.ndarray:

@@ -60,11 +60,11 @@ def plot_dnl_inl(curves: Dict[str, np.ndarray], metrics: dict, path: str, title:
         ("MC median chip, calibrated", curves["mc_calibrated_median_dnl"], curves["mc_calibrated_median_inl"], "C2"),
     ]
     for name, dnl, inl, col in series:
-        axes[0].plot(np.arange(1, len(dnl) + 1), dnl, lw=0.7, color=col, label=name)
+        axes[0].plot(np.arange(1, len(dnl) + 1), dnl, lw=0.7, color=col, label=name)  # code k+1 lies between T_k, T_k+1
         axes[1].plot(np.arange(1, len(inl) + 1), inl, lw=0.7, color=col, label=name)
     nom = metrics["nominal"]["ideal"]
-    axes[0].set_ylabel("DNL (LSB)")
-    axes[1].set_ylabel("INL (LSB)")
+    axes[0].set_ylabel("DNL (LSB, endpoint)")
+    axes[1].set_ylabel("INL (LSB, endpoint)")
     axes[1].set_xlabel("code")
     axes[0].set_title(title or f"{metrics['n_bits']}-bit {metrics['kind']}: nominal DNL {nom['dnl_min']:+.2f}/{nom['dnl_max']:+.2f}, "
                       f"INL {nom['inl_min']:+.2f}/{nom['inl_max']:+.2f} LSB")
