@@ -108,7 +108,8 @@ def main():
     write_lexicon(str(work / "lexicon.txt"), lexicon)
     figures["setup"] = {"lm_sentences": len(lm_text), "lm_words": sum(len(c.split()) for c in lm_text),
                         "lexicon_words": len(lexicon), "lexicon_prons": sum(len(p) for p in lexicon.values()),
-                        "oov_dropped": len(oov), "test_sentences": len(test), "lm_and_lexicon_s": time.perf_counter() - t0}
+                        "oov_dropped": len(oov), "test_sentences": len(test),
+                        "lm_and_lexicon_s": time.perf_counter() - t0}
 
     vocab = ["<blank>"] + list(ARPABET_PHONEMES)
     rng = np.random.default_rng(0)
@@ -137,8 +138,8 @@ def main():
     search.decode(next(iter(emissions.values())))  # warm-up (LM pages, decoder construction)
     hyps, cpu, wall = timed_decode(search, emissions)
     wer = corpus_errors(refs, {u: h.words for u, h in hyps.items()}).wer
-    figures["default"] = {"beam_size": cfg.beam_size, "cpu_s": cpu, "wall_s": wall, "ms_per_utt": 1000 * cpu / len(hyps),
-                          "rtf_per_core": cpu / audio_s, "wer": wer}
+    figures["default"] = {"beam_size": cfg.beam_size, "cpu_s": cpu, "wall_s": wall,
+                          "ms_per_utt": 1000 * cpu / len(hyps), "rtf_per_core": cpu / audio_s, "wer": wer}
     print(f"\ndefault beam {cfg.beam_size} (token beam all, threshold {cfg.beam_threshold}, lm_weight "
           f"{cfg.lm_weight}): {1000 * cpu / len(hyps):.1f} ms CPU/utt, RTF/core {cpu / audio_s:.4f} "
           f"(wall {wall:.1f} s for {cpu:.1f} s CPU), WER {wer:.2f} %")
@@ -165,8 +166,9 @@ def main():
         figures["parallel"] = {"workers": stats.workers, "wall_s": stats.wall_seconds, "cpu_s": stats.cpu_seconds,
                                "rtf_wall": stats.rtf_wall, "rtf_per_core": stats.rtf_per_core,
                                "cpus_visible": os.cpu_count(), "load_avg_1min": os.getloadavg()[0]}
-        print(f"\nrecognize() with {stats.workers} worker processes (pool start-up included): wall {stats.wall_seconds:.1f} s"
-              f" (RTF {stats.rtf_wall:.4f}), search CPU {stats.cpu_seconds:.1f} s (RTF/core {stats.rtf_per_core:.4f}); "
+        print(f"\nrecognize() with {stats.workers} worker processes (pool start-up included): "
+              f"wall {stats.wall_seconds:.1f} s (RTF {stats.rtf_wall:.4f}), search CPU {stats.cpu_seconds:.1f} s "
+              f"(RTF/core {stats.rtf_per_core:.4f}); "
               f"1-min load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")

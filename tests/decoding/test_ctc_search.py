@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from decoding_fixtures import cmu_lexicon, spell
+from decoding_fixtures import spell
 from memristor_asr.data.lexicon import LexiconError, read_lexicon
 from memristor_asr.decoding.ctc_search import CtcSearch, collapse_units, units_to_words
 from memristor_asr.decoding.hypothesis import read_hypothesis_text, write_hypothesis_ctm, write_hypothesis_text
@@ -150,7 +150,8 @@ def test_recognize_parallel_outputs(tmp_path, tiny_lexicon, tiny_lm):
     assert [w.word for w in ctm if w.recording == "utt1"] == ["put", "it", "there"]
     first = next(w for w in ctm if w.recording == "utt1")
     s, e = serial["utt1"].frames[0]
-    assert first.start == pytest.approx(s * 0.04, abs=1e-3) and first.duration == pytest.approx((e - s) * 0.04, abs=1e-3)
+    assert first.start == pytest.approx(s * 0.04, abs=1e-3)
+    assert first.duration == pytest.approx((e - s) * 0.04, abs=1e-3)
 
 
 def test_lexicon_free_with_unit_lm(tmp_path, tiny_lexicon):

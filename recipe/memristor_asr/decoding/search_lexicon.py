@@ -33,7 +33,8 @@ def load_search_lexicon(path: str, units: Sequence[str]) -> Dict[str, List[List[
             if any(c.isspace() for c in word):
                 raise LexiconError(f"{path}:{lineno}: word {word!r} contains whitespace")
             if word == UNK_WORD:
-                raise LexiconError(f"{path}:{lineno}: {UNK_WORD!r} is reserved for unknown words; remove it from the lexicon")
+                raise LexiconError(f"{path}:{lineno}: {UNK_WORD!r} is reserved for unknown words; "
+                                   "remove it from the lexicon")
             unknown = [u for u in pron.split() if u not in known]
             if unknown:
                 raise LexiconError(f"{path}:{lineno}: word {word!r} uses unit(s) {unknown} that are not in the "

@@ -7,7 +7,7 @@ deterministic.
 """
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import List, Mapping, Optional, Sequence
 
 from memristor_asr.decoding.logprobs import CtcLogProbs
 from memristor_asr.decoding.recognize import recognize_grid

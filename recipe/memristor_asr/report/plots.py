@@ -7,7 +7,7 @@ device-to-device spread of memristor runs is visible next to deterministic float
 import io
 import re
 from collections import defaultdict
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 from memristor_asr.report.wer_table import WerRow, format_adc, format_bits
 from memristor_asr.util.atomic import atomic_write
@@ -62,7 +62,8 @@ def plot_wer_vs_bits(rows: Sequence[WerRow], path: str, title: str = "WER vs wei
     for r in rows:
         if r.bits is None:
             s = r.stats
-            line = ax.axhline(s.mean, linestyle="--", color="gray", label=r.system if r.system == "float" else f"{r.system} (float)")
+            label = r.system if r.system == "float" else f"{r.system} (float)"
+            line = ax.axhline(s.mean, linestyle="--", color="gray", label=label)
             if s.max > s.min:
                 ax.axhspan(s.min, s.max, color=line.get_color(), alpha=0.15)
     ticks = sorted({r.bits for r in quantized})

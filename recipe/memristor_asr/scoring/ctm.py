@@ -53,12 +53,14 @@ def read_ctm(path: str) -> List[CtmWord]:
                 continue
             fields = line.split()
             if len(fields) not in (5, 6):
-                raise CtmError(f"{path}:{lineno}: expected '<recording> <channel> <start> <duration> <word> [<conf>]', got {line.rstrip()!r}")
+                raise CtmError(f"{path}:{lineno}: expected '<recording> <channel> <start> <duration> <word> "
+                               f"[<conf>]', got {line.rstrip()!r}")
             try:
                 start, duration = float(fields[2]), float(fields[3])
                 confidence = float(fields[5]) if len(fields) == 6 else None
             except ValueError:
-                raise CtmError(f"{path}:{lineno}: start/duration/confidence must be numbers, got {line.rstrip()!r}") from None
+                raise CtmError(f"{path}:{lineno}: start/duration/confidence must be numbers, "
+                               f"got {line.rstrip()!r}") from None
             if start < 0 or duration < 0:
                 raise CtmError(f"{path}:{lineno}: negative start or duration in {line.rstrip()!r}")
             words.append(CtmWord(fields[0], fields[1], start, duration, fields[4], confidence))

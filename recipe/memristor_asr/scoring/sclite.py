@@ -107,7 +107,8 @@ def parse_sclite_raw(path: str) -> ScliteResult:
                 try:
                     res = ScliteResult(**{_COLUMNS[c]: int(named[c]) for c in _COLUMNS})
                 except ValueError:
-                    raise ScliteError(f"{path}: non-integer counts in 'Sum' row {values} (not a .raw report?)") from None
+                    raise ScliteError(f"{path}: non-integer counts in 'Sum' row {values} "
+                                      "(not a .raw report?)") from None
                 if res.correct + res.substitutions + res.deletions != res.ref_words or \
                         res.substitutions + res.deletions + res.insertions != res.errors:
                     raise ScliteError(f"{path}: inconsistent counts {res}")

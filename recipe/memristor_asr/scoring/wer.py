@@ -5,7 +5,7 @@ same counts for plain word sequences without writing files, so a tuning grid can
 decodings cheaply. Words are compared case-insensitively, as sclite does by default.
 """
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
+from typing import List, Mapping, Sequence, Tuple
 
 __all__ = ["ErrorCounts", "align_words", "count_errors", "corpus_errors"]
 
