@@ -1,0 +1,65 @@
+"""The NNADC table as a crossbar column ADC: an ideal table behaves like a uniform ADC."""
+import numpy as np
+import pytest
+import torch
+
+from memristor_asr.nnadc.crossbar_adc import NnadcTableAdcV1
+from memristor_asr.nnadc.transfer import ideal_codes
+
+
+def _table(tmp_path, n_bits=6, instances=3, transfer="linear", corrupt=False):
+    levels = np.linspace(0, 1, 2049)
+    codes = np.stack([ideal_codes(levels, n_bits, transfer)] * instances).astype(np.int32)
+    if corrupt:
+        codes[1] = np.clip(codes[1] + 1, 0, 2**n_bits - 1)  # instance 1 reads one code high
+    path = tmp_path / "t.npz"
+    np.savez(path, input_levels=levels, codes=codes, n_bits=n_bits, transfer=transfer, sigma=0.0, seed=0)
+    return str(path)
+
+
+def test_ideal_table_matches_a_uniform_adc(tmp_path):
+    adc = NnadcTableAdcV1(_table(tmp_path), range_bits=2, correction_factor=2.0)
+    current = torch.linspace(-1.9, 1.9, 1001)[None, :] * torch.ones(4, 1)  # +-1.9 full-scale pairs, r=2 -> +-2
+    values, clipped = adc(current.clone() / 2.0)
+    step = 4 / 2**6
+    assert int(clipped) == 0
+    assert (values - current).abs().max() <= step / 2 * (1 + 1e-4) + 4 / 2048  # mid-rise, plus the table grid
+    assert abs(float((values - current).mean())) < step / 10  # no offset
+    over, clipped = adc(torch.tensor([[3.0, -3.0, 0.0]]) / 2.0)
+    assert int(clipped) == 2 and over[0, 0] == pytest.approx(2 - step / 2) and over[0, 1] == pytest.approx(-2 + step / 2)
+
+
+def test_each_column_is_one_instance(tmp_path):
+    adc = NnadcTableAdcV1(_table(tmp_path, corrupt=True), range_bits=1, correction_factor=1.0)
+    v = torch.zeros(2, 5, 6)  # [row tiles, N, columns]
+    out = v.clone()
+    adc.quantize_scaled_(out)
+    # tile 0: columns 0..5 -> instances 0,1,2,0,1,2; instance 1 is one code high
+    assert torch.equal(out[0, 0] - out[0, 0, 0], torch.tensor([0.0, 1, 0, 0, 1, 0]))
+    # tile 1 continues the count: instances 0,1,2,0,1,2 shifted by 6 -> same pattern
+    assert torch.equal(out[1, 0] - out[1, 0, 0], torch.tensor([0.0, 1, 0, 0, 1, 0]))
+
+
+def test_log_table_decodes_to_linear_values(tmp_path):
+    adc = NnadcTableAdcV1(_table(tmp_path, n_bits=8, transfer="log2"), range_bits=1, correction_factor=1.0)
+    x = torch.linspace(-0.45, 0.45, 301)[None]
+    y, _ = adc(x.clone())
+    # log quantization: fine steps near the bottom of the range, coarse near the top, error < 1 % of range
+    assert (y - x).abs().max() < 0.01
+
+
+def test_registration_makes_the_kind_available(tmp_path):
+    pytest.importorskip("memristor_asr.crossbar.adc")
+    from memristor_asr.crossbar.adc import ADC_KINDS
+    from memristor_asr.nnadc.crossbar_adc import register_nnadc_adc_kind
+
+    register_nnadc_adc_kind()
+    assert "nnadc_table" in ADC_KINDS
+
+    class Cfg:
+        adc_options = (("table", _table(tmp_path)),)
+        adc_range_bits = 2
+        correction_factor = 1.0
+
+    adc = ADC_KINDS["nnadc_table"](Cfg())
+    assert isinstance(adc, NnadcTableAdcV1) and adc.n_bits == 6
