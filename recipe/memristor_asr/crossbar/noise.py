@@ -7,7 +7,9 @@ Two parameter sets:
 - ``paper``: the constants of SynaptogenML's torch read path, used for the published WERs:
   Euler's number e = 2.718... in place of the elementary charge and BW = 1e-8 Hz, Johnson term
   ``4 kB T BW |I| / (|U| + 1e-12)``. Per-cell noise is about 40x the physical value at full-scale
-  reads; select it to reproduce the paper's numbers, not as a device model.
+  reads; select it to reproduce the paper's numbers, not as a device model. (SynaptogenML by
+  default also reuses one noise draw across the batch axis; that is not reproduced: every read
+  here draws its own noise.)
 - ``off``: no read noise.
 
 Reads are Gaussian; a column's noise is the sum of its cells' independent noises, so its
