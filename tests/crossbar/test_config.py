@@ -76,3 +76,24 @@ def test_adc_kind_extension_point():
         assert calls and calls[0].adc_kind == "test-kind"
     finally:
         del ADC_KINDS["test-kind"]
+
+
+def test_provider_adc_kind_registers_on_first_use():
+    from memristor_asr.crossbar.adc import ADC_KIND_PROVIDERS
+
+    registered = []
+    import memristor_asr.crossbar.adc as adc
+
+    def provider():
+        registered.append(True)
+        register_adc_kind("test-lazy", ADC_KINDS["uniform"])
+
+    adc._test_provider = provider
+    ADC_KIND_PROVIDERS["test-lazy"] = "memristor_asr.crossbar.adc:_test_provider"
+    try:
+        cfg = CrossbarConfigV1(adc_kind="test-lazy")
+        assert registered and cfg.adc_kind == "test-lazy"
+    finally:
+        del ADC_KIND_PROVIDERS["test-lazy"]
+        ADC_KINDS.pop("test-lazy", None)
+        del adc._test_provider

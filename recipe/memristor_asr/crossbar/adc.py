@@ -4,7 +4,9 @@ An ADC receives a tile column's summed current [A], multiplies it by the correct
 ``c`` (so one full-scale (LRS, HRS) pair reads about 1) and quantizes. Kinds are registered in
 :data:`ADC_KINDS` as factories ``cfg -> adc``; a new converter (e.g. a neural-network ADC) adds
 its own kind with :func:`register_adc_kind` and is selected with ``CrossbarConfigV1.adc_kind``
-(its settings in ``CrossbarConfigV1.adc_options``). An ADC is a callable
+(its settings in ``CrossbarConfigV1.adc_options``). Kinds living in other packages are listed in
+:data:`ADC_KIND_PROVIDERS` (``"module:function"`` that registers them), so any process (a
+Sisyphus worker, a graph config) can use them without importing that package first. An ADC is a callable
 ``current [...] -> (values [...], number of clipped outputs as a 0-dim int64 tensor)`` with an
 attribute ``correction_factor``.
 """
@@ -12,7 +14,7 @@ from typing import Callable, Dict, Optional, Tuple
 
 import torch
 
-__all__ = ["UniformAdcV1", "ADC_KINDS", "register_adc_kind", "make_adc"]
+__all__ = ["UniformAdcV1", "ADC_KINDS", "ADC_KIND_PROVIDERS", "register_adc_kind", "adc_kind_available", "make_adc"]
 
 
 class UniformAdcV1:
@@ -78,6 +80,12 @@ ADC_KINDS: Dict[str, Callable] = {
 }
 
 
+#: kinds registered on first use by calling ``module:function`` (keeps this package import-free)
+ADC_KIND_PROVIDERS: Dict[str, str] = {
+    "nnadc_table": "memristor_asr.nnadc.crossbar_adc:register_nnadc_adc_kind",
+}
+
+
 def register_adc_kind(name: str, factory: Callable) -> None:
     """Make ``adc_kind=name`` available; ``factory(cfg)`` returns the ADC of a layer."""
     if not isinstance(name, str) or not name:
@@ -85,8 +93,19 @@ def register_adc_kind(name: str, factory: Callable) -> None:
     ADC_KINDS[name] = factory
 
 
+def adc_kind_available(name: str) -> bool:
+    """True if ``name`` is registered, registering it from :data:`ADC_KIND_PROVIDERS` if needed."""
+    if name not in ADC_KINDS and name in ADC_KIND_PROVIDERS:
+        import importlib
+
+        module, func = ADC_KIND_PROVIDERS[name].split(":")
+        getattr(importlib.import_module(module), func)()
+    return name in ADC_KINDS
+
+
 def make_adc(cfg) -> Callable:
     """The ADC a (per-layer) :class:`~memristor_asr.crossbar.config.CrossbarConfigV1` describes."""
-    if cfg.adc_kind not in ADC_KINDS:
-        raise ValueError(f"adc_kind must be one of {sorted(ADC_KINDS)}, got {cfg.adc_kind!r}")
+    if not adc_kind_available(cfg.adc_kind):
+        raise ValueError(f"adc_kind must be one of {sorted(set(ADC_KINDS) | set(ADC_KIND_PROVIDERS))}, "
+                         f"got {cfg.adc_kind!r}")
     return ADC_KINDS[cfg.adc_kind](cfg)

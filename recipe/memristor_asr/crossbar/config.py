@@ -30,7 +30,8 @@ class CrossbarConfigV1:
         v_read_max: read voltage of a full-scale input [V]
         adc_precision_bits: ADC step 2^-p in units of one full-scale cell pair; None = no rounding
         adc_range_bits: ADC clipping at +-2^(r-1) full-scale cell pairs; None = no clipping
-        adc_kind: ADC model, a key of ``memristor_asr.crossbar.adc.ADC_KINDS`` ("uniform")
+        adc_kind: ADC model: "uniform" or a kind registered in ``memristor_asr.crossbar.adc``
+            (e.g. "nnadc_table", provided by ``memristor_asr.nnadc``)
         adc_options: extra settings of a non-uniform ADC kind, ``((name, value), ...)``
         correction_factor: current-to-value factor c [1/A]; a (LRS, HRS) pair at input x reads
             about x after multiplying its current by c
@@ -159,10 +160,11 @@ class CrossbarConfigV1:
             raise CrossbarConfigError(f"device_model must be 'synaptogen' or 'ideal', got {self.device_model!r}")
         if not isinstance(self.device_variation, bool):
             raise CrossbarConfigError(f"device_variation must be a bool, got {self.device_variation!r}")
-        from memristor_asr.crossbar.adc import ADC_KINDS  # late import: adc.py imports nothing from here
+        from memristor_asr.crossbar.adc import ADC_KIND_PROVIDERS, ADC_KINDS, adc_kind_available  # adc.py imports nothing from here
 
-        if self.adc_kind not in ADC_KINDS:
-            raise CrossbarConfigError(f"adc_kind must be one of {sorted(ADC_KINDS)}, got {self.adc_kind!r}")
+        if not isinstance(self.adc_kind, str) or not adc_kind_available(self.adc_kind):
+            raise CrossbarConfigError(f"adc_kind must be one of {sorted(set(ADC_KINDS) | set(ADC_KIND_PROVIDERS))}, "
+                                      f"got {self.adc_kind!r}")
 
     def describe(self) -> str:
         """One line for logs and plots."""
