@@ -31,6 +31,9 @@ class Manager:
     :param clear_errors_once: clear jobs in error once at start without asking
     """
 
+    #: jobs listed by name per state in the summary (the rest are counted)
+    MAX_LISTED_PER_STATE = 8
+
     def __init__(self, engine, ask: bool = True, clear_errors_once: bool = False, on_update=None):
         self.engine = engine
         self.ask = ask
@@ -104,9 +107,15 @@ class Manager:
     def summary(self) -> str:
         counts = Counter(self.states.values())
         lines = [" ".join(f"{s}: {counts[s]}" for s in sorted(counts))]
+        shown = Counter()
         for jid, state in sorted(self.states.items()):
             if state not in ("finished", "waiting"):
-                lines.append(f"  [{state}] {jid}")
+                shown[state] += 1
+                if shown[state] <= self.MAX_LISTED_PER_STATE:
+                    lines.append(f"  [{state}] {jid}")
+        for state, n in sorted(shown.items()):
+            if n > self.MAX_LISTED_PER_STATE:
+                lines.append(f"  [{state}] ... and {n - self.MAX_LISTED_PER_STATE} more")
         return "\n".join(lines)
 
     def _print_summary(self) -> None:
