@@ -118,7 +118,8 @@ class Recognizer:
 
     def wer(self, logprobs: tk.Path, tuned: TuneLmScaleJob, split: str = "test") -> tk.Variable:
         rec = RecognizeCtcJob(logprobs, self.s.search, lexicon=self.data.lexicon, lm=self.data.lm,
-                              tokens=self.data.tokens, lm_weight=tuned.out_lm_weight, word_score=tuned.out_word_score)
+                              tokens=self.data.tokens, lm_weight=tuned.out_lm_weight, word_score=tuned.out_word_score,
+                              num_workers=1)
         return ScliteScoringJob(self.data.stm[split], rec.out_ctm, hyp_text=rec.out_text).out_wer
 
 
@@ -127,7 +128,8 @@ def memristor_wers(checkpoint: tk.Path, data: Data, rec: Recognizer, tuned: Tune
     """WER of each device draw (seeds 1..draws) and the first draw's clipping report."""
     wers, clipping = [], None
     for seed in range(1, draws + 1):
-        sim = SimulateCrossbarLogProbsJob(checkpoint, data.manifests["test"], hw, seed=seed)
+        # one thread per job, two jobs side by side: faster than 2-thread torch on a 2-core machine
+        sim = SimulateCrossbarLogProbsJob(checkpoint, data.manifests["test"], hw, seed=seed, cpu_rqmt=1)
         wers.append(rec.wer(sim.out_logprobs, tuned))
         clipping = clipping or sim.out_clipping
     return wers, clipping
