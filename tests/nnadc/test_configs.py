@@ -61,3 +61,13 @@ def test_valid_paper_designs_build():
     cfg = PipelinedAdcV1Config(stages=(one_bit(),) * 9 + (StageV1Config(2),), final=StageV1Config(3))
     assert cfg.n_bits == 14 and cfg.stage_bits == (1,) * 9 + (2, 3)
     assert SubrangingAdcV1Config(coarse=StageV1Config(5, rram_bits=4), fine_bits=3).n_bits == 8
+
+
+def test_training_target_mode_and_stable_hash():
+    from memristor_asr.nnadc import ConverterTrainV1Config
+
+    with pytest.raises(ValueError, match="targets='global'"):
+        ConverterTrainV1Config(targets="global")
+    # the option added later does not enter the hashed state at its default
+    assert "targets" not in ConverterTrainV1Config().__sis_state__()
+    assert ConverterTrainV1Config(targets="local").__sis_state__()["targets"] == "local"

@@ -99,3 +99,11 @@ def test_subranging_trains_and_reaches_its_resolution_roughly():
                                                         pool_size=1 << 12))
     metrics, _ = evaluate_converter(conv, EvalV1Config(n_instances=2, chunk=2, corners=()))
     assert metrics["nominal"]["ideal"]["enob"] > 2.3
+
+
+def test_local_targets_train_a_pipeline_too():
+    cfg = PipelinedAdcV1Config(stages=(StageV1Config(1, hidden=4, residue_hidden=6, rram_bits=4),),
+                               final=StageV1Config(1, hidden=2, rram_bits=4))
+    conv = train_pipelined(cfg, ConverterTrainV1Config(comparator=FAST, residue=FAST, pool_size=1 << 12, targets="local"))
+    metrics, _ = evaluate_converter(conv, EvalV1Config(n_instances=2, chunk=2, corners=()))
+    assert metrics["nominal"]["ideal"]["enob"] > 1.3

@@ -38,16 +38,30 @@ class ConverterTrainV1Config:
         residue: training of residue blocks (MSE)
         pool_size: stratified converter inputs the blocks learn from
         seed: base seed; block ``i`` uses ``seed + 1000 * i``
+        targets: "collaborative" (targets from the converter input and the digits decided so
+            far, so a stage also learns to undo earlier stages' systematic errors) or "local"
+            (the textbook targets of the stage's own input: digit and residue of
+            ``r_prev = v / out_scale_prev``, errors simply propagate)
     """
 
     comparator: BlockTrainV1Config = field(default_factory=BlockTrainV1Config)
     residue: BlockTrainV1Config = field(default_factory=lambda: BlockTrainV1Config(pvt_aware=False))
     pool_size: int = 1 << 17
     seed: int = 0
+    targets: str = "collaborative"
 
     def __post_init__(self):
         if self.pool_size < 1024:
             raise ValueError(f"pool_size={self.pool_size}: at least 1024 pool points are needed")
+        if self.targets not in ("collaborative", "local"):
+            raise ValueError(f"targets={self.targets!r}: expected 'collaborative' or 'local'")
+
+    def __sis_state__(self) -> dict:
+        """Hashed state: fields added later are left out at their default (job ids stay stable)."""
+        state = dict(self.__dict__)
+        if state.get("targets") == "collaborative":
+            del state["targets"]
+        return state
 
 
 def _with_seed(cfg: BlockTrainV1Config, seed: int) -> BlockTrainV1Config:
@@ -63,8 +77,14 @@ def train_pipelined(cfg: PipelinedAdcV1Config, train_cfg: ConverterTrainV1Config
     resolved = 0  # bits decided so far
     decided = torch.zeros_like(y)  # value of the digits decided so far, as a fraction
     all_stages = list(cfg.stages) + [cfg.final]
+    scale = 1.0  # hardware volts per full-range unit of the current stage input
     for i, st in enumerate(all_stages):
-        rem = (y - decided) * 2.0**resolved  # [P]
+        if train_cfg.targets == "collaborative":
+            rem = (y - decided) * 2.0**resolved  # [P]
+        else:
+            rem = (v.double() / scale + 1) / 2  # the stage's own input as a fraction of its range
+            if i == 0:
+                rem = y
         levels = torch.clamp(torch.floor(rem * 2**st.n_bits), 0, 2**st.n_bits - 1).to(torch.int64)
         name = f"stage{i + 1}.sub_adc"
         hw, bits, got, rec = train_comparator_block(
@@ -84,6 +104,7 @@ def train_pipelined(cfg: PipelinedAdcV1Config, train_cfg: ConverterTrainV1Config
             )
             residues.append(rhw)
             records.append(rrec)
+            scale = float(rhw.out_scale[0])
             log.info("%s: %.1f s, MSE %.3e (full-range units)", name, rrec["seconds"], rrec["mse"])
         decided = decided + got.double() * 2.0 ** -(resolved + st.n_bits)
         resolved += st.n_bits
