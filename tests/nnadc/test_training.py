@@ -103,7 +103,8 @@ def test_subranging_trains_and_reaches_its_resolution_roughly():
 
 def test_local_targets_train_a_pipeline_too():
     cfg = PipelinedAdcV1Config(stages=(StageV1Config(1, hidden=4, residue_hidden=6, rram_bits=4),),
-                               final=StageV1Config(1, hidden=2, rram_bits=4))
-    conv = train_pipelined(cfg, ConverterTrainV1Config(comparator=FAST, residue=FAST, pool_size=1 << 12, targets="local"))
+                               final=StageV1Config(1, hidden=4, rram_bits=4))
+    fast = BlockTrainV1Config(iterations=800, batch_size=1024, log_every=800, pvt_aware=False)
+    conv = train_pipelined(cfg, ConverterTrainV1Config(comparator=fast, residue=fast, pool_size=1 << 12, targets="local"))
     metrics, _ = evaluate_converter(conv, EvalV1Config(n_instances=2, chunk=2, corners=()))
     assert metrics["nominal"]["ideal"]["enob"] > 1.3
