@@ -27,6 +27,7 @@ from memristor_asr.jobs.report import WerReportJob
 from memristor_asr.jobs.scoring import AggregateWerJob, ScliteScoringJob
 from memristor_asr.jobs.training import ComputeCtcLogProbsJob, QuantizePtqJob, TrainQatConformerJob
 from memristor_asr.quant.config import QuantConfigV1
+from memristor_asr.training.lr_schedule import OneCycleConfigV1
 from memristor_asr.training.trainer import TrainConfigV1
 
 #: the positional-encoding projection of relative-position attention (its own ADC in the study)
@@ -40,7 +41,8 @@ class ExperimentSettings:
     Attributes:
         corpus_preset: embedded corpus preset ("default" or "miniature" for tests)
         profile: model size profile ("demo" or "paper")
-        train_config: training settings shared by all models
+        train_config: training from scratch (the float model, and QAT models without a float twin)
+        finetune_config: QAT fine-tuning, starting from the float model's weights
         qat_bits: weight bits of the QAT (and PTQ) models (Table 2)
         memristor_bits: QAT models executed on crossbars (Table 3)
         table3_adcs: (precision, range) ADC splits of Table 3
@@ -54,7 +56,11 @@ class ExperimentSettings:
 
     corpus_preset: str = "default"
     profile: str = "demo"
-    train_config: TrainConfigV1 = field(default_factory=lambda: TrainConfigV1(num_epochs=8, max_batch_seconds=60.0))
+    train_config: TrainConfigV1 = field(default_factory=lambda: TrainConfigV1(
+        num_epochs=12, max_batch_seconds=60.0, schedule=OneCycleConfigV1(peak_lr=8e-4)))
+    finetune_config: TrainConfigV1 = field(default_factory=lambda: TrainConfigV1(
+        num_epochs=4, max_batch_seconds=60.0,
+        schedule=OneCycleConfigV1(peak_lr=3e-4, initial_factor=0.3, warmup_fraction=0.1)))
     qat_bits: Tuple[float, ...] = (8, 6, 5, 4, 3, 2)
     memristor_bits: Tuple[float, ...] = (8, 5, 4, 3)
     table3_adcs: Tuple[Tuple[int, int], ...] = ((8, 8), (4, 4))
@@ -96,10 +102,14 @@ def build_data(preset: str = "default") -> Data:
     return data
 
 
-def train_model(data: Data, s: ExperimentSettings, bits: Optional[float], pos_encoding: str = "rel") -> tk.Path:
+def train_model(data: Data, s: ExperimentSettings, bits: Optional[float], pos_encoding: str = "rel",
+                init: Optional[tk.Path] = None) -> tk.Path:
+    """A float (bits None) or QAT model; QAT fine-tunes ``init`` (a float model) when given."""
     job = TrainQatConformerJob(data.manifests["train"], data.lexicon, data.tokens, dev_manifest=data.manifests["dev"],
-                               profile=s.profile, quant=QuantConfigV1(weight_bits=bits), train_config=s.train_config,
-                               model_overrides={"pos_encoding": pos_encoding}, feature_stats=data.feature_stats)
+                               profile=s.profile, quant=QuantConfigV1(weight_bits=bits),
+                               train_config=s.finetune_config if init is not None else s.train_config,
+                               model_overrides={"pos_encoding": pos_encoding}, feature_stats=data.feature_stats,
+                               init_checkpoint=init, cpu_rqmt=2 if bits is None else 1)
     name = f"models/{'float' if bits is None else f'qat{bits:g}bit'}-{pos_encoding}pos"
     job.add_alias(name)
     tk.register_output(f"{name}/learning_curve.png", job.out_learning_curve)
@@ -161,7 +171,7 @@ def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
     rows.append({"system": "float", "bits": None, "adc": None, "wer": float_wer})
     qat = {}
     for bits in s.qat_bits:
-        qat[bits] = train_model(data, s, bits)
+        qat[bits] = train_model(data, s, bits, init=float_ckpt)
         wer, tuned = digital(qat[bits])
         rows.append({"system": "QAT", "bits": float(bits), "adc": None, "wer": wer})
         ptq = QuantizePtqJob(float_ckpt, data.manifests["train"], data.lexicon, data.tokens,

@@ -60,17 +60,21 @@ class TrainQatConformerJob(Job):
     :param feature_stats: JSON with "mean"/"std" per mel band (data features job); None: estimate
         from up to ``stats_utterances`` training utterances
     :param stats_utterances: sample size for estimating feature statistics
+    :param init_checkpoint: a trained model to start from (QAT fine-tuning of the float model);
+        None trains from scratch
     :param cpu_rqmt, mem_rqmt, time_rqmt, gpu_rqmt: engine requirements (not hashed); torch uses
         ``cpu_rqmt`` threads. Default 1: on a shared 2-core machine, 2 threads ran the demo model
         about 15x slower than 1 (4 vs 60 audio-s/s, measured) because of oversubscription.
     """
 
+    __sis_hash_exclude__ = {"init_checkpoint": None}
+
     def __init__(self, train_manifest: tk.Path, lexicon: tk.Path, tokens: tk.Path,
                  dev_manifest: Optional[tk.Path] = None, profile: str = "demo",
                  quant: QuantConfigV1 = QuantConfigV1(), train_config: Any = None,
                  model_overrides: Optional[Dict[str, Any]] = None, feature_stats: Optional[tk.Path] = None,
-                 stats_utterances: int = 500, cpu_rqmt: int = 1, mem_rqmt: float = 8, time_rqmt: float = 4,
-                 gpu_rqmt: int = 0):
+                 stats_utterances: int = 500, init_checkpoint: Optional[tk.Path] = None, cpu_rqmt: int = 1,
+                 mem_rqmt: float = 8, time_rqmt: float = 4, gpu_rqmt: int = 0):
         if profile not in ("demo", "paper"):
             raise ValueError(f"TrainQatConformerJob: profile must be 'demo' or 'paper', got {profile!r}")
         self.train_manifest = train_manifest
@@ -83,6 +87,7 @@ class TrainQatConformerJob(Job):
         self.model_overrides = model_overrides or {}
         self.feature_stats = feature_stats
         self.stats_utterances = stats_utterances
+        self.init_checkpoint = init_checkpoint
         self.rqmt = {"cpu": cpu_rqmt, "mem": mem_rqmt, "time": time_rqmt, "gpu": gpu_rqmt}
 
         self.out_checkpoint = self.output_path("model.pt")
@@ -135,8 +140,13 @@ class TrainQatConformerJob(Job):
         model_cfg.features.mean, model_cfg.features.std = mean, std
 
         curve = self.out_learning_curve.get_path()
+        init_weights = None
+        if self.init_checkpoint is not None:
+            init_weights = torch.load(self.init_checkpoint.get_path(), map_location="cpu", weights_only=True)["model"]
+            log.info("initialising from %s", self.init_checkpoint.get_path())
         result = train(model_cfg, cfg, train_data, dev_data, self.out_checkpoints.get_path(),
-                       on_epoch_end=lambda h: plot_learning_curve(h, curve, f"{self.profile} {self.quant}"))
+                       on_epoch_end=lambda h: plot_learning_curve(h, curve, f"{self.profile} {self.quant}"),
+                       init_weights=init_weights)
         history = result.history
         save_model(result.model, self.out_checkpoint.get_path(), history=history)
         plot_learning_curve(history, curve, f"{self.profile} {self.quant}")

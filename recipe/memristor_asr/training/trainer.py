@@ -148,7 +148,7 @@ def _epoch_batches(data: CtcDataset, cfg: TrainConfigV1, epoch: int) -> List[Lis
 
 def train(model_cfg: ConformerCtcConfigV1, cfg: TrainConfigV1, train_data: CtcDataset,
           dev_data: Optional[CtcDataset], checkpoint_dir: str, stop_after_epoch: Optional[int] = None,
-          on_epoch_end=None) -> TrainResult:
+          on_epoch_end=None, init_weights: Optional[Dict[str, torch.Tensor]] = None) -> TrainResult:
     """Train (or continue training) a model; returns it after the last epoch.
 
     :param model_cfg: model configuration (with feature normalisation filled in)
@@ -158,6 +158,8 @@ def train(model_cfg: ConformerCtcConfigV1, cfg: TrainConfigV1, train_data: CtcDa
     :param checkpoint_dir: epoch checkpoints; if it holds one of the same setup, training resumes after it
     :param stop_after_epoch: return after this epoch even if more are configured (tests: simulated kill)
     :param on_epoch_end: optional callback ``f(history)`` after each epoch's checkpoint (e.g. plot a curve)
+    :param init_weights: state dict to start from (QAT fine-tuning of a trained float model); every
+        tensor must fit, and only quantizer state (observers) may be missing from it
     """
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
@@ -165,6 +167,8 @@ def train(model_cfg: ConformerCtcConfigV1, cfg: TrainConfigV1, train_data: CtcDa
     os.makedirs(checkpoint_dir, exist_ok=True)
     torch.manual_seed(cfg.seed)
     model = ConformerCtcModelV1(model_cfg).to(device)
+    if init_weights is not None:
+        load_initial_weights(model, init_weights)
     train_data.filter_by_output_length(model.output_lengths)
     if dev_data is not None:
         dev_data.filter_by_output_length(model.output_lengths)
@@ -254,6 +258,14 @@ def train(model_cfg: ConformerCtcConfigV1, cfg: TrainConfigV1, train_data: CtcDa
         if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < cfg.num_epochs:
             return TrainResult(model.eval(), history, finished=False)
     return TrainResult(model.eval(), history, finished=True)
+
+
+def load_initial_weights(model: torch.nn.Module, state: Dict[str, torch.Tensor]) -> None:
+    """Copy a trained model's weights into ``model`` (e.g. float -> QAT); quantizer observers start fresh."""
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    bad_missing = [k for k in missing if "_quantizer." not in k]
+    if unexpected or bad_missing:
+        raise ValueError(f"initial weights do not fit the model: missing {bad_missing[:5]}, unexpected {unexpected[:5]}")
 
 
 def _save_checkpoint(checkpoint_dir, model, optimizer, epoch, step, history, setup, device, keep):
