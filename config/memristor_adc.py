@@ -109,7 +109,7 @@ def train_model(data: Data, s: ExperimentSettings, bits: Optional[float], pos_en
                                profile=s.profile, quant=QuantConfigV1(weight_bits=bits),
                                train_config=s.finetune_config if init is not None else s.train_config,
                                model_overrides={"pos_encoding": pos_encoding}, feature_stats=data.feature_stats,
-                               init_checkpoint=init, cpu_rqmt=2 if bits is None else 1)
+                               init_checkpoint=init)
     name = f"models/{'float' if bits is None else f'qat{bits:g}bit'}-{pos_encoding}pos"
     job.add_alias(name)
     tk.register_output(f"{name}/learning_curve.png", job.out_learning_curve)
