@@ -182,6 +182,7 @@ class Manager:
                 if self.on_update:
                     self.on_update(self)
                 if self.targets_done():
+                    self._link_outputs()  # a job may have finished after this round's links were made
                     print("All targets are finished.", flush=True)
                     return 0
                 errors = [j for j in self.jobs if self.states[j._sis_id()] == "error"]
