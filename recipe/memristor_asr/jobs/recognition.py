@@ -12,14 +12,13 @@ Thin wrappers over :mod:`memristor_asr.decoding`; the logic and its tests live t
 __all__ = ["RecognizeCtcJob", "TuneLmScaleJob"]
 
 import dataclasses
-import json
 from typing import Optional, Sequence, Union
 
-from sisyphus import Job, Task, tk
+from sisyphus import Task, tk
 
+from memristor_asr.jobs.common import ResourceArgsJob, write_json
 from memristor_asr.decoding.search_config import SearchConfigV1
 
-_NOT_HASHED = ("num_workers", "mem_rqmt", "time_rqmt")
 
 
 def _value(x):
@@ -31,20 +30,10 @@ def _value(x):
     return x
 
 
-def _write_json(path: str, obj) -> None:
-    from memristor_asr.util.atomic import atomic_write
 
-    with atomic_write(path) as f:
-        json.dump(obj, f, indent=1)
-        f.write("\n")
-
-
-class _SearchJob(Job):
+class _SearchJob(ResourceArgsJob):
     """Worker count, memory and time do not change results and are not hashed."""
 
-    @classmethod
-    def hash(cls, parsed_args: dict) -> str:
-        return super().hash({k: v for k, v in parsed_args.items() if k not in _NOT_HASHED})
 
     def _rqmt(self):
         return {"cpu": self.num_workers, "mem": self.mem_rqmt, "time": self.time_rqmt}
@@ -99,7 +88,7 @@ class RecognizeCtcJob(_SearchJob):
                                 num_workers=self.num_workers)
         write_hypothesis_text(self.out_text.get_path(), hyps)
         write_hypothesis_ctm(self.out_ctm.get_path(), hyps, lp.frame_shift)
-        _write_json(self.out_stats.get_path(), {
+        write_json(self.out_stats.get_path(), {
             "utterances": stats.utterances, "empty_hypotheses": sum(1 for h in hyps.values() if not h.words),
             "words": sum(len(h.words) for h in hyps.values()), "frames": stats.frames,
             "audio_seconds": stats.audio_seconds, "wall_seconds": stats.wall_seconds,

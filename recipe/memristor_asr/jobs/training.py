@@ -20,11 +20,11 @@ import shutil
 import sys
 from typing import Any, Dict, Optional
 
-from sisyphus import Job, Task, tk
+from sisyphus import Task, tk
 
+from memristor_asr.jobs.common import ResourceArgsJob
 from memristor_asr.quant.config import QuantConfigV1
 
-_RQMT_ARGS = ("cpu_rqmt", "mem_rqmt", "time_rqmt", "gpu_rqmt")
 
 
 def _log_to(path: str) -> logging.Handler:
@@ -46,7 +46,7 @@ def _copy_atomic(src: str, dst: str) -> None:
         shutil.copyfileobj(f, g)
 
 
-class TrainQatConformerJob(Job):
+class TrainQatConformerJob(ResourceArgsJob):
     """Train a Conformer-CTC phoneme model, float or with quantization-aware training.
 
     :param train_manifest: training corpus manifest
@@ -97,9 +97,6 @@ class TrainQatConformerJob(Job):
         self.out_stats = self.output_path("train_stats.json")
         self.out_dev_loss = self.output_var("dev_loss")
 
-    @classmethod
-    def hash(cls, parsed_args):
-        return super().hash({k: v for k, v in parsed_args.items() if k not in _RQMT_ARGS})
 
     def tasks(self):
         yield Task("run", resume="run", rqmt=self.rqmt)
@@ -164,7 +161,7 @@ class TrainQatConformerJob(Job):
         _copy_atomic(work_log, self.out_train_log.get_path())
 
 
-class QuantizePtqJob(Job):
+class QuantizePtqJob(ResourceArgsJob):
     """Post-training quantization of a trained model, calibrated on training data.
 
     :param checkpoint: trained (float or QAT) model
@@ -194,9 +191,6 @@ class QuantizePtqJob(Job):
         self.out_checkpoint = self.output_path("model.pt")
         self.out_stats = self.output_path("ptq_stats.json")
 
-    @classmethod
-    def hash(cls, parsed_args):
-        return super().hash({k: v for k, v in parsed_args.items() if k not in _RQMT_ARGS})
 
     def tasks(self):
         yield Task("run", rqmt=self.rqmt)
@@ -226,7 +220,7 @@ class QuantizePtqJob(Job):
             json.dump({"layers": layers, "skip_report": data.skip_report()}, f, indent=1)
 
 
-class ComputeCtcLogProbsJob(Job):
+class ComputeCtcLogProbsJob(ResourceArgsJob):
     """Per-utterance CTC log-probabilities of a model (float, QAT or PTQ; digital) on a corpus.
 
     :param checkpoint: model checkpoint
@@ -242,9 +236,6 @@ class ComputeCtcLogProbsJob(Job):
         self.rqmt = {"cpu": cpu_rqmt, "mem": mem_rqmt, "time": time_rqmt, "gpu": gpu_rqmt}
         self.out_logprobs = self.output_path("logprobs.pt")
 
-    @classmethod
-    def hash(cls, parsed_args):
-        return super().hash({k: v for k, v in parsed_args.items() if k not in _RQMT_ARGS})
 
     def tasks(self):
         yield Task("run", rqmt=self.rqmt)
