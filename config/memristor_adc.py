@@ -30,6 +30,8 @@ from memristor_asr.quant.config import QuantConfigV1
 from memristor_asr.training.lr_schedule import OneCycleConfigV1
 from memristor_asr.training.trainer import TrainConfigV1
 
+from config.nnadc import NnadcSettings, crossbar_adc_table_job
+
 #: the positional-encoding projection of relative-position attention (its own ADC in the study)
 POS_PROJECTION = "*.linear_pos"
 
@@ -51,6 +53,9 @@ class ExperimentSettings:
         study_adcs: global ADC sweep of the study
         study_pos_adcs: ADCs of the positional-encoding projection only (rest at base 4+4)
         study_draws: device draws per study configuration
+        study_nnadc: the NNADC (``NnadcSettings.transfer_table_design``, with its Monte-Carlo
+            instances) used as every column's ADC in one study entry; None: no such entry
+        study_nnadc_range_bits: input range of that NNADC, +-2^(r-1) full-scale pairs
         search: decoding settings (LM weight and word score are tuned on dev per model)
     """
 
@@ -69,6 +74,8 @@ class ExperimentSettings:
     study_adcs: Tuple[Tuple[int, int], ...] = ((2, 6), (3, 5), (4, 4), (4, 8), (8, 8), (6, 6), (8, 4))
     study_pos_adcs: Tuple[Tuple[int, int], ...] = ((0, 8), (1, 7), (2, 6), (3, 5), (4, 8))
     study_draws: int = 2
+    study_nnadc: Optional[NnadcSettings] = field(default_factory=NnadcSettings)
+    study_nnadc_range_bits: int = 4
     search: SearchConfigV1 = field(default_factory=lambda: SearchConfigV1(beam_size=50))
     lm_weights: Tuple[float, ...] = (1.0, 2.0, 3.0)
     word_scores: Tuple[float, ...] = (-1.0, 0.0, 1.0)
@@ -153,6 +160,18 @@ def adc(precision: int, range_bits: int, pos: Optional[Tuple[int, int]] = None) 
     return CrossbarConfigV1(dac_bits=8, adc_precision_bits=precision, adc_range_bits=range_bits, per_layer=per_layer)
 
 
+def nnadc_hardware(nnadc: NnadcSettings, range_bits: int) -> Tuple[CrossbarConfigV1, str]:
+    """Crossbar hardware whose column ADCs are instances of a trained NNADC (its code-transfer
+    table), and a label. The NNADC's n bits span +-2^(r-1) pairs: the grid of a uniform
+    (n - r)+r split, recorded as the nominal precision (the table decides the codes)."""
+    design = nnadc.designs[nnadc.transfer_table_design]
+    n_bits = design.n_bits
+    table = crossbar_adc_table_job(nnadc).out_table
+    hw = CrossbarConfigV1(dac_bits=8, adc_precision_bits=n_bits - range_bits, adc_range_bits=range_bits,
+                          adc_kind="nnadc_table", adc_options=(("table", table),))
+    return hw, f"NNADC {nnadc.transfer_table_design} ({n_bits} bit)"
+
+
 def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
                      extra_study_adcs: Sequence[Tuple[int, int]] = (),
                      extra_pos_adcs: Sequence[Tuple[int, int]] = ()) -> WerReportJob:
@@ -200,6 +219,13 @@ def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
                 rows.append({"system": "memristor rel-pos, pos-proj ADC", "bits": float(s.study_bits),
                              "adc": (p, r), "wer": AggregateWerJob(wers).out_values, "note": "rest at 4+4"})
                 clipping[f"rel-pos pos-proj ADC {p}+{r}"] = clip
+            if s.study_nnadc is not None:
+                hw, label = nnadc_hardware(s.study_nnadc, s.study_nnadc_range_bits)
+                wers, clip = memristor_wers(ckpt, data, rec, tuned, hw, s.study_draws)
+                rows.append({"system": f"memristor rel-pos, {label}", "bits": float(s.study_bits),
+                             "adc": (hw.adc_precision_bits, hw.adc_range_bits), "wer": AggregateWerJob(wers).out_values,
+                             "note": "NNADC as every column's ADC; adc = the uniform split with the same grid"})
+                clipping[f"rel-pos {label}"] = clip
 
     report = WerReportJob(rows, clipping=clipping, title="Memristor ASR (embedded corpus)")
     report.add_alias(f"{prefix}/report")

@@ -102,10 +102,21 @@ def build_nnadc_graph(s: NnadcSettings) -> Dict[str, object]:
     tk.register_output(f"{s.prefix}/results.json", table.out_json)
     jobs["table"] = table
     if s.transfer_table_design in s.designs:
-        tt = NnadcTransferTableJob(jobs[f"train_{s.transfer_table_design}"].out_model, n_points=s.transfer_table_points)
+        tt = crossbar_adc_table_job(s)
         tk.register_output(f"{s.prefix}/transfer_table_{s.transfer_table_design}.npz", tt.out_table)
         jobs["transfer_table"] = tt
     return jobs
+
+
+def crossbar_adc_table_job(s: NnadcSettings) -> NnadcTransferTableJob:
+    """The code-transfer table of ``s.transfer_table_design``: what the ASR graph's crossbar ADC
+    (``adc_kind="nnadc_table"``) reads. Its training job is the one the NNADC graph builds (same
+    id), so running either graph trains the converter once."""
+    if s.transfer_table_design not in s.designs:
+        raise ValueError(f"NnadcSettings.transfer_table_design {s.transfer_table_design!r} is not one of the designs "
+                         f"{sorted(s.designs)}")
+    train = TrainNnadcConverterJob(s.designs[s.transfer_table_design], s.train)
+    return NnadcTransferTableJob(train.out_model, n_points=s.transfer_table_points)
 
 
 def py():

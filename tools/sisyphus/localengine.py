@@ -2,7 +2,8 @@
 
 Free slots are counted in cpus, gpus and memory (GB). Each started process gets its own session
 (it survives a killed manager) and its pid is recorded in the job directory
-(``engine/pid.<task>.<id>``), so a restarted manager finds still-running tasks again.
+(``engine/pid.<task>.<id>``), so a restarted manager finds still-running tasks again; their
+requirements count against the free slots until they end (a restart must not oversubscribe).
 """
 import logging
 import os
@@ -22,6 +23,8 @@ class LocalEngine(EngineBase):
         self.cpus, self.gpus, self.mem = cpus, gpus, mem
         self._queue: deque = deque()
         self._running: Dict[Tuple[str, str, int], dict] = {}
+        # tasks an earlier manager started and that still run: key -> (pid, rqmt)
+        self._adopted: Dict[Tuple[str, str, int], Tuple[int, dict]] = {}
         self._free_gpus = list(range(gpus))
 
     # ---- interface ----------------------------------------------------------------------------
@@ -43,7 +46,10 @@ class LocalEngine(EngineBase):
             return "queue"
         pid = self._read_pid(job_dir, task.name(), task_id)
         if pid is not None and pid_alive(pid, marker=job_dir):
-            return "running"  # started by an earlier manager
+            if key not in self._adopted:  # started by an earlier manager: holds its slots
+                self._adopted[key] = (pid, dict(task.rqmt()))
+            return "running"
+        self._adopted.pop(key, None)
         return "unknown"
 
     def stop_engine(self):
@@ -51,9 +57,11 @@ class LocalEngine(EngineBase):
 
     # ---- scheduling -----------------------------------------------------------------------------
     def _used(self):
-        cpu = sum(r["rqmt"].get("cpu", 1) for r in self._running.values())
-        mem = sum(r["rqmt"].get("mem", 1) for r in self._running.values())
-        return cpu, mem
+        for key, (pid, _) in list(self._adopted.items()):
+            if not pid_alive(pid, marker=key[0]):
+                del self._adopted[key]
+        rqmts = [r["rqmt"] for r in self._running.values()] + [rq for _, rq in self._adopted.values()]
+        return sum(rq.get("cpu", 1) for rq in rqmts), sum(rq.get("mem", 1) for rq in rqmts)
 
     def step(self) -> None:
         for key, entry in list(self._running.items()):
@@ -67,8 +75,9 @@ class LocalEngine(EngineBase):
             rq = entry["rqmt"]
             cpu, mem = self._used()
             need_cpu, need_mem, need_gpu = rq.get("cpu", 1), rq.get("mem", 1), rq.get("gpu", 0)
-            fits = (cpu + need_cpu <= self.cpus or not self._running) and \
-                   (mem + need_mem <= self.mem or not self._running) and need_gpu <= len(self._free_gpus)
+            busy = bool(self._running or self._adopted)
+            fits = (cpu + need_cpu <= self.cpus or not busy) and \
+                   (mem + need_mem <= self.mem or not busy) and need_gpu <= len(self._free_gpus)
             if need_gpu > self.gpus:
                 logging.error("%s: task %s needs %d GPUs, this engine has %d", entry["name"], entry["task"], need_gpu, self.gpus)
             if fits:

@@ -17,6 +17,7 @@ Thin wrappers over :mod:`memristor_asr.crossbar`; the logic and its tests live t
 __all__ = ["CrossbarCellStatisticsJob", "EstimateCorrectionFactorJob", "SimulateCrossbarLogProbsJob"]
 
 import dataclasses
+import json
 from typing import Optional, Sequence, Tuple
 
 from sisyphus import Job, Task, tk
@@ -159,7 +160,10 @@ class SimulateCrossbarLogProbsJob(ResourceArgsJob):
         seed_read_noise(model, self.seed, "logprobs")
         enable_pre_adc_histograms(model)
         meta = {"checkpoint": self.checkpoint.get_path(), "manifest": self.manifest.get_path(), "seed": self.seed,
-                "converter_config": dataclasses.asdict(cfg), "converter": cfg.describe()}
+                # plain values only (an ADC table given as a tk.Path becomes its file name): the
+                # log-prob file is read back with torch.load(weights_only=True)
+                "converter_config": json.loads(json.dumps(dataclasses.asdict(cfg), default=str)),
+                "converter": cfg.describe()}
         lp = compute_logprobs(model, utterances, self.max_batch_seconds, device=device, meta=meta)
         report = clipping_report(model)
         lp.meta["clipped_fraction"] = report["__total__"]["fraction"]

@@ -66,3 +66,35 @@ def test_local_engine_respects_cpu_slots(tmp_path):
         time.sleep(0.1)
     assert not engine._running and not engine._queue
     assert (job_dir / "engine" / "pid.run.1").exists() and (job_dir / "engine" / "pid.run.2").exists()
+
+
+def test_restarted_engine_counts_tasks_an_earlier_manager_started(tmp_path):
+    """A manager restarted mid-run finds a still-running task and keeps its cores busy: new tasks
+    wait for it instead of oversubscribing the machine."""
+    job_dir = tmp_path / "job"
+    (job_dir / "engine").mkdir(parents=True)
+    first = LocalEngine(cpus=2, gpus=0, mem=8)
+    first.submit_call([sys.executable, "-c", f"import time; time.sleep(2.0)  # {job_dir}"],
+                      str(job_dir / "log.run"), {"cpu": 2, "mem": 1}, "j", "run", [1])
+    assert len(first._running) == 1
+
+    class FakeJob:  # what task_state needs of a job
+        def _sis_path(self, abspath=False):
+            return str(job_dir)
+        _sis_task_rqmt_overwrite = {}
+
+    task = Task("run", rqmt={"cpu": 2, "mem": 1})
+    task._job = FakeJob()
+    second = LocalEngine(cpus=2, gpus=0, mem=8)  # a new manager: knows nothing of `first`
+    assert second.task_state(task, 1) == "running"
+    other = tmp_path / "other"
+    (other / "engine").mkdir(parents=True)
+    second.submit_call([sys.executable, "-c", "pass"], str(other / "log.run"), {"cpu": 1, "mem": 1}, "o", "run", [1])
+    assert not second._running and len(second._queue) == 1  # the adopted task holds both cores
+    deadline = time.time() + 30
+    while second._queue and time.time() < deadline:
+        first.step()  # reaps the old process (in real life: its own session, reaped by init)
+        second.step()
+        time.sleep(0.1)
+    assert not second._queue, "the queued task never started after the adopted one ended"
+    assert second.task_state(task, 1) == "unknown"
