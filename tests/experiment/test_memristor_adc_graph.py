@@ -11,11 +11,19 @@ GRAPH = """
 from config.memristor_adc import ExperimentSettings, build_experiment
 from memristor_asr.decoding.search_config import SearchConfigV1
 from memristor_asr.training.trainer import TrainConfigV1
+from memristor_asr.nnadc import BlockTrainV1Config, ConverterTrainV1Config, PipelinedAdcV1Config, StageV1Config
+from config.nnadc import NnadcSettings
+
+FAST = BlockTrainV1Config(iterations=150, batch_size=512, log_every=150, pvt_aware=False)
+STAGE = StageV1Config(n_bits=1, hidden=3, residue_hidden=4, rram_bits=4)
+NNADC = NnadcSettings(designs={{"pl3": PipelinedAdcV1Config(stages=(STAGE, STAGE), final=StageV1Config(n_bits=1, hidden=2))}},
+                      train=ConverterTrainV1Config(comparator=FAST, residue=FAST, pool_size=2048),
+                      transfer_table_design="pl3", transfer_table_points=129)
 
 SETTINGS = ExperimentSettings(
     corpus_preset="miniature", train_config=TrainConfigV1(num_epochs=2, max_batch_seconds=20.0),
     qat_bits=(3,), memristor_bits=(3,), table3_adcs=((4, 4),), num_draws=2, study_bits=3,
-    study_adcs=((8, 8),), study_pos_adcs=((2, 6),), study_draws=1,
+    study_adcs=((8, 8),), study_pos_adcs=((2, 6),), study_draws=1, study_nnadc=NNADC, study_nnadc_range_bits=2,
     search=SearchConfigV1(beam_size=8), lm_weights=(1.0,), word_scores=(0.0,))
 
 def py():
@@ -37,12 +45,17 @@ def job_dirs(setup: pathlib.Path) -> dict:
 @pytest.mark.slow
 def test_default_graph_on_miniature_corpus_and_rerun_with_new_adc_split(tmp_path):
     setup = make_setup(tmp_path, GRAPH.format(extra="()"))
-    (setup / "config" / "memristor_adc.py").symlink_to(REPO / "config" / "memristor_adc.py")
+    for name in ("memristor_adc.py", "nnadc.py"):
+        (setup / "config" / name).symlink_to(REPO / "config" / name)
     run_manager(setup, timeout=1800)
     report = setup / "output" / "memristor_adc" / "wer_table.md"
     assert report.exists()
     table = report.read_text()
     assert "float" in table and "QAT" in table and "PTQ" in table and "memristor" in table
+    # the NNADC entry: its transfer table drove every column ADC of the crossbar simulation
+    assert "NNADC pl3 (3 bit)" in table
+    nnadc_clip = [p for p in (setup / "work").rglob("clipping.json") if "nnadc_table" in p.read_text()]
+    assert nnadc_clip, "no crossbar simulation used the NNADC"
     assert (setup / "output" / "memristor_adc" / "wer_vs_bits.png").stat().st_size > 1000
     before = job_dirs(setup)
     assert any("TrainQatConformerJob" in j for j in before)

@@ -38,7 +38,7 @@ def cmd_manager(args) -> int:
     manager = Manager(gs.engine(), ask=not args.run, clear_errors_once=args.clear_errors_once)
     server = None
     if args.http:
-        from sisyphus.http_server import start_http_server
+        from sisyphus.web import start_http_server
 
         server = start_http_server(manager, args.http, host=args.http_host, actions=args.http_actions)
     try:

@@ -278,7 +278,7 @@ def test_unknown_jobs_and_paths_outside_the_setup_are_refused(console, tmp_path)
     os.symlink("/etc", setup / "work" / "evil")
     os.symlink(tmp_path / "outside.txt", setup / "output" / "escape.txt")
     for path in ("/job/nope/NoJob.abc", "/job/..%2F..%2F..%2Fetc%2Fpasswd", "/graph?job=nope", "/nothing",
-                 "/static/../http_server.py", "/static/console.py"):
+                 "/static/../manager.py", "/static/console.py"):
         assert console.get(path)[0] == 404, path
     attempts = ["/file/../secret.txt", "/file/work/../secret.txt", "/file/work/..%2Fsecret.txt",
                 "/file/work%2F..%2Fsecret.txt", "/file/%2e%2e/outside.txt", "/file/work/..%2F..%2Foutside.txt",
@@ -342,7 +342,7 @@ def test_actions_need_a_confirmed_post_and_are_logged(console):
 
 
 def test_actions_are_off_and_console_binds_loopback_by_default(tmp_path):
-    from sisyphus.http_server import start_http_server
+    from sisyphus.web import start_http_server
 
     class _Manager:
         jobs, states, engine, on_update = [], {}, None, None
