@@ -78,21 +78,39 @@ def plot_wer_vs_bits(rows: Sequence[WerRow], path: str, title: str = "WER vs wei
 
 
 def plot_wer_vs_adc(rows: Sequence[WerRow], path: str, title: str = "WER vs ADC precision/range split") -> None:
-    """Rows with an ADC: WER over ADC precision bits, one line per (system, weight bits, range bits)."""
+    """Rows with an ADC as horizontal bars (mean over draws, min-max whiskers), one colour and
+    block per (system, weight bits), splits in row order: dozens of settings stay readable,
+    and digital QAT results of the same weight bits are drawn as dotted reference lines."""
     plt = _pyplot()
     adc_rows = [r for r in rows if r.adc is not None]
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    if adc_rows:
-        _draw(ax, _series(adc_rows, lambda r: r.adc[0],
-                          lambda r: f"{r.system} {format_bits(r.bits)} bit, range {r.adc[1]}"))
-        ax.set_xticks(sorted({r.adc[0] for r in adc_rows}))
-        ax.legend(fontsize=8)
-    else:
+    groups: Dict[Tuple[str, object], List[WerRow]] = {}
+    for r in adc_rows:
+        groups.setdefault((r.system, r.bits), []).append(r)
+    n = len(adc_rows) + max(0, len(groups) - 1)
+    fig, ax = plt.subplots(figsize=(7.0, max(2.5, 0.28 * n + 1.2)))
+    if not adc_rows:
         ax.text(0.5, 0.5, "no rows with an ADC", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("ADC precision bits p (step 2^-p)")
-    ax.set_ylabel("WER [%]")
+    y, ticks, labels = 0, [], []
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, ((system, bits), members) in enumerate(groups.items()):
+        colour = colours[i % len(colours)]
+        for r in members:
+            st = r.stats
+            ax.barh(y, st.mean, color=colour, alpha=0.8,
+                    xerr=[[st.mean - st.min], [st.max - st.mean]] if st.max > st.min else None, capsize=2)
+            ticks.append(y)
+            labels.append(f"{system}, {format_bits(bits)} bit: ADC {format_adc(r.adc)}")
+            y += 1
+        y += 1  # gap between blocks
+    digital = {r.bits: r.stats.mean for r in rows if r.adc is None and r.system == "QAT"}
+    for bits in sorted({b for (_, b) in groups if b in digital}):
+        ax.axvline(digital[bits], linestyle=":", color="gray", linewidth=1)
+    ax.set_yticks(ticks, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("WER [%] (bars: mean over device draws, whiskers: min-max;\n"
+                  "dotted: digital QAT WER of the same weight bits)")
     ax.set_title(title)
-    ax.grid(alpha=0.3)
+    ax.grid(axis="x", alpha=0.3)
     _save(fig, path)
 
 
