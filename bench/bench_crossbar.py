@@ -113,7 +113,7 @@ def bench_model(seconds: float, bits: float, repeats: int) -> dict:
     peak_after = peak_rss_gb()
     layers = crossbar_layers(model)
     n_cells = sum(m.n_cells for m in layers.values())
-    state_gb = sum(m.r_diff.numel() + m.r_sum_aug.numel() for m in layers.values()) * 4 / 1024 ** 3
+    state_gb = sum(m.r_diff.numel() + m.r_sum.numel() for m in layers.values()) * 4 / 1024 ** 3
     t_sim = timed_forward(model, audio, lens, repeats)
     t_xbar = crossbar_time(model, audio, lens)
     with torch.no_grad():

@@ -32,6 +32,12 @@ class EngineBase:
     def step(self) -> None:
         """Called once per manager loop (start queued work, reap processes)."""
 
+    def task_ended(self) -> bool:
+        """Cheap check between manager loops: has a task this engine started ended since the
+        last :meth:`step`? True lets the manager look at the graph at once instead of after its
+        full wait period (engines that cannot tell cheaply keep the default False)."""
+        return False
+
 
 class EngineSelector(EngineBase):
     """Routes each task by ``rqmt["engine"]``; ``mini_task=True`` tasks go to ``"short"``."""
@@ -79,6 +85,9 @@ class EngineSelector(EngineBase):
     def step(self):
         for e in self._unique():
             e.step()
+
+    def task_ended(self):
+        return any(e.task_ended() for e in self._unique())
 
     def get_default_rqmt(self, task):
         return self._for_task(task).get_default_rqmt(task)

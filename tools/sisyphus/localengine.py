@@ -85,6 +85,9 @@ class LocalEngine(EngineBase):
                 self._start(entry)
                 started = True
 
+    def task_ended(self) -> bool:
+        return any(entry["proc"].poll() is not None for entry in self._running.values())
+
     def _start(self, entry: dict) -> None:
         gpus = [self._free_gpus.pop(0) for _ in range(entry["rqmt"].get("gpu", 0))]
         env = dict(os.environ)

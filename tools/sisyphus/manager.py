@@ -14,6 +14,8 @@ __all__ = ["Manager"]
 
 log = logging.getLogger("sisyphus.manager")
 TOOLS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: seconds between the cheap "has a task ended?" checks while the manager waits
+ENGINE_POLL_INTERVAL = 0.1
 
 
 def _ask(question: str) -> bool:
@@ -205,9 +207,22 @@ class Manager:
                     return self._report_stuck()
                 self.engine.step()
                 pending_mini = any(t.mini_task for j in startable + busy if (t := next_task(j)) is not None)
-                time.sleep(gs.WAIT_PERIOD_MINI_TASK_CHECK if pending_mini else gs.WAIT_PERIOD_BETWEEN_CHECKS)
+                self._wait(gs.WAIT_PERIOD_MINI_TASK_CHECK if pending_mini else gs.WAIT_PERIOD_BETWEEN_CHECKS)
         finally:
             self.engine.stop_engine()
+
+    def _wait(self, period: float) -> None:
+        """Sleep up to ``period`` seconds, but return as soon as the engine reports an ended task:
+        its slot is refilled and its dependents submitted at once. (A fixed sleep left a core idle
+        for a second on average after each of the default graph's ~470 jobs.)"""
+        deadline = time.monotonic() + period
+        while True:
+            if self.engine.task_ended():
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(ENGINE_POLL_INTERVAL, left))
 
     def _report_stuck(self) -> int:
         print("Nothing more can run, but not all targets are finished:", flush=True)

@@ -19,32 +19,47 @@ class PreAdcHistogram:
 
     :param low, high: range in full-scale cell pairs
     :param bins: number of equal bins (default: 1/16 wide, the 4-bit precision step)
+    :param frame_stride: histogram every k-th frame only (all columns and row tiles of it). Binning
+        every ADC output cost more than the crossbar simulation's matrix products; the clipped
+        counts of :meth:`CrossbarLinearV1.clipping_stats` stay exact either way.
     """
 
-    def __init__(self, low: float = -32.0, high: float = 32.0, bins: int = 1024):
+    def __init__(self, low: float = -32.0, high: float = 32.0, bins: int = 1024, frame_stride: int = 1):
         if not high > low or bins < 1:
             raise ValueError(f"PreAdcHistogram: need high > low and bins >= 1, got {low}, {high}, {bins}")
-        self.low, self.high, self.bins = float(low), float(high), int(bins)
+        if int(frame_stride) < 1:
+            raise ValueError(f"PreAdcHistogram: frame_stride must be >= 1, got {frame_stride}")
+        self.low, self.high, self.bins, self.frame_stride = float(low), float(high), int(bins), int(frame_stride)
         self.reset()
 
     def reset(self) -> None:
         self.counts = torch.zeros(self.bins, dtype=torch.float64)
         self.underflow = 0
         self.overflow = 0
+        self._offset = 0  # frames seen since the last sampled one, so sampling runs across batches
 
     @torch.no_grad()
-    def update(self, values: torch.Tensor) -> None:
-        v = values.detach().float().flatten()
+    def update(self, values: torch.Tensor, scale: float = 1.0) -> None:
+        """:param values: [..., frames, columns] (the frame axis is second to last)
+        :param scale: factor to full-scale cell pairs, applied to the sampled values only"""
+        v = values.detach()
+        n = v.shape[-2] if v.dim() >= 2 else 1
+        if self.frame_stride > 1 and v.dim() >= 2:
+            first = (-self._offset) % self.frame_stride
+            v = v[..., first::self.frame_stride, :]
+            self._offset = (self._offset + n) % self.frame_stride
+        v = v.float() * scale if scale != 1.0 else v.float().contiguous()
+        v = v.flatten()
         self.counts += torch.histc(v, self.bins, self.low, self.high).double().cpu()
-        self.underflow += int((v < self.low).sum())
-        self.overflow += int((v > self.high).sum())
+        self.underflow += int(torch.count_nonzero(v < self.low))
+        self.overflow += int(torch.count_nonzero(v > self.high))
 
     def edges(self) -> torch.Tensor:
         return torch.linspace(self.low, self.high, self.bins + 1, dtype=torch.float64)
 
     def to_dict(self) -> dict:
         return {"low": self.low, "high": self.high, "bins": self.bins, "counts": self.counts.tolist(),
-                "underflow": self.underflow, "overflow": self.overflow}
+                "underflow": self.underflow, "overflow": self.overflow, "frame_stride": self.frame_stride}
 
 
 def _layers(model: torch.nn.Module):
@@ -53,10 +68,12 @@ def _layers(model: torch.nn.Module):
     return [(n, m) for n, m in model.named_modules() if isinstance(m, CrossbarLinearV1)]
 
 
-def enable_pre_adc_histograms(model: torch.nn.Module, low: float = -32.0, high: float = 32.0, bins: int = 1024) -> None:
-    """Let every crossbar layer record its pre-ADC values from now on."""
+def enable_pre_adc_histograms(model: torch.nn.Module, low: float = -32.0, high: float = 32.0, bins: int = 1024,
+                              frame_stride: int = 1) -> None:
+    """Let every crossbar layer record its pre-ADC values from now on (of every
+    ``frame_stride``-th frame, see :class:`PreAdcHistogram`)."""
     for _, m in _layers(model):
-        m.pre_adc_histogram = PreAdcHistogram(low, high, bins)
+        m.pre_adc_histogram = PreAdcHistogram(low, high, bins, frame_stride)
 
 
 def reset_statistics(model: torch.nn.Module) -> None:

@@ -98,3 +98,46 @@ def test_restarted_engine_counts_tasks_an_earlier_manager_started(tmp_path):
         time.sleep(0.1)
     assert not second._queue, "the queued task never started after the adopted one ended"
     assert second.task_state(task, 1) == "unknown"
+
+
+def test_local_engine_reports_an_ended_task_until_the_next_step(tmp_path):
+    engine = LocalEngine(cpus=1, gpus=0, mem=8)
+    job_dir = tmp_path / "job"
+    (job_dir / "engine").mkdir(parents=True)
+    engine.submit_call([sys.executable, "-c", "pass"], str(job_dir / "log.run"), {"cpu": 1, "mem": 1}, "j", "run", [1])
+    engine._running[next(iter(engine._running))]["proc"].wait(timeout=60)
+    assert engine.task_ended()
+    engine.step()  # reaps it
+    assert not engine.task_ended() and not engine._running
+
+
+def test_manager_wait_returns_when_a_task_ends_and_sleeps_the_period_otherwise(monkeypatch):
+    """Between graph refreshes the manager polls the engine, so a freed slot is refilled at once
+    rather than after the full wait period."""
+    from sisyphus import manager as manager_module
+
+    clock = {"t": 0.0, "slept": []}
+
+    def fake_sleep(s):
+        clock["slept"].append(s)
+        clock["t"] += s
+
+    monkeypatch.setattr(manager_module.time, "sleep", fake_sleep)
+    monkeypatch.setattr(manager_module.time, "monotonic", lambda: clock["t"])
+
+    class Engine:
+        def __init__(self, ends_after):
+            self.calls, self.ends_after = 0, ends_after
+
+        def task_ended(self):
+            self.calls += 1
+            return self.ends_after is not None and self.calls > self.ends_after
+
+    m = manager_module.Manager.__new__(manager_module.Manager)
+    m.engine = Engine(ends_after=3)
+    m._wait(2.0)
+    assert m.engine.calls == 4 and abs(sum(clock["slept"]) - 3 * manager_module.ENGINE_POLL_INTERVAL) < 1e-9
+    clock["slept"].clear()
+    m.engine = Engine(ends_after=None)
+    m._wait(2.0)
+    assert abs(sum(clock["slept"]) - 2.0) < 1e-9
