@@ -6,7 +6,9 @@ Measured side by side in one run:
 2. the paper-size model (12 Conformer blocks x 384, FF 1536, rel-pos, 3-bit QAT layers with
    random weights): programming time and peak memory of one device draw, and the real-time
    factor of simulated inference (40 ms per frame after 4x subsampling; target RTF <= 1),
-   with the time spent inside the crossbar layers and the digital (float QAT) baseline.
+   with the time spent inside the crossbar layers and the digital (float QAT) baseline;
+3. the demo model as a simulation job runs it: without pre-ADC histograms, binning every frame,
+   and binning every 8th frame (the job's setting).
 
 Usage: ``python bench/bench_crossbar.py [--threads 2] [--seconds 10] [--skip-model] [--json out.json]``
 """
@@ -128,6 +130,35 @@ def bench_model(seconds: float, bits: float, repeats: int) -> dict:
             "ms_per_frame_simulated": 1000 * t_sim / frames, "ms_per_frame_crossbar_layers": 1000 * t_xbar / frames}
 
 
+def bench_demo_histograms(seconds: float, repeats: int) -> dict:
+    """The demo model (4 x 144, 4-bit) as a simulation job runs it: without pre-ADC histograms,
+    histogramming every frame, and every 8th frame (what ``SimulateCrossbarLogProbsJob`` does)."""
+    from memristor_asr.crossbar import enable_pre_adc_histograms
+    from memristor_asr.jobs.crossbar import HISTOGRAM_FRAME_STRIDE
+    from memristor_asr.model import ConformerCtcModelV1, demo_config
+    from memristor_asr.quant import QuantConfigV1
+
+    torch.manual_seed(0)
+    vocab = ["<blank>"] + [f"t{i}" for i in range(30)]
+    model = ConformerCtcModelV1(demo_config(vocab, QuantConfigV1(weight_bits=4)))
+    n_utts = 16
+    audio = torch.randn(n_utts, int(16000 * seconds / n_utts)) * 0.1
+    lens = torch.full((n_utts,), audio.shape[1])
+    with calibration(model):
+        model(audio, lens)
+    model.eval()
+    convert_to_crossbars(model, CrossbarConfigV1(dac_bits=8, adc_precision_bits=4, adc_range_bits=4), seed=1)
+    res = {"model": "demo 4 x 144, 4-bit, ADC 4+4", "audio_s": seconds}
+    for label, stride in (("no_histogram", None), ("histogram_every_frame", 1),
+                          (f"histogram_every_{HISTOGRAM_FRAME_STRIDE}th_frame", HISTOGRAM_FRAME_STRIDE)):
+        for m in crossbar_layers(model).values():
+            m.pre_adc_histogram = None
+        if stride is not None:
+            enable_pre_adc_histograms(model, frame_stride=stride)
+        res[label] = timed_forward(model, audio, lens, repeats)
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -145,6 +176,12 @@ def main():
     res["layer"] = lay
     print(f"[layer] {lay['layer']}: programming {lay['programming_s']:.2f} s; fast path {1000 * lay['fast_s']:.1f} ms, "
           f"reference {lay['reference_s']:.2f} s -> fast path {lay['speedup']:.0f}x faster (target >= 50x)")
+    demo = bench_demo_histograms(64.0, args.repeats)
+    res["demo_histograms"] = demo
+    keys = [k for k in demo if k.startswith(("no_", "histogram_"))]
+    print(f"[demo] {demo['model']}, {demo['audio_s']:.0f} s audio: " + ", ".join(f"{k} {demo[k]:.2f} s" for k in keys)
+          + f" -> every-frame histograms cost {demo[keys[1]] / demo[keys[0]]:.2f}x, the job's sampled ones "
+          f"{demo[keys[2]] / demo[keys[0]]:.2f}x the bare simulation")
     if not args.skip_model:
         mod = bench_model(args.seconds, args.bits, args.repeats)
         res["model"] = mod
