@@ -10,6 +10,7 @@ Designs are those of config/nnadc.py (``paper_designs``). Prints one JSON line p
 with ``--out`` also writes the converter, metrics, curves and plots there.
 """
 import argparse
+import dataclasses
 import importlib.util
 import json
 import logging
@@ -27,7 +28,6 @@ import torch  # noqa: E402
 
 from memristor_asr.nnadc import (  # noqa: E402
     BlockTrainV1Config,
-    ConverterTrainV1Config,
     EvalV1Config,
     PipelinedAdcV1Config,
     evaluate_converter,
@@ -39,11 +39,15 @@ from memristor_asr.nnadc.stage_training import stratified_pool, train_comparator
 from memristor_asr.nnadc.vtc import VtcFamilyV1Config  # noqa: E402
 
 
-def _designs():
+def _config():
     spec = importlib.util.spec_from_file_location("nnadc_config", REPO / "config" / "nnadc.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.paper_designs()
+    return mod
+
+
+def _designs():
+    return _config().paper_designs()
 
 
 def bench_blocks(iterations: int) -> None:
@@ -67,10 +71,14 @@ def bench_blocks(iterations: int) -> None:
 
 
 def bench_design(name: str, iterations: int, instances: int, out: str) -> None:
-    cfg = _designs()[name]
-    tc = ConverterTrainV1Config(
-        comparator=BlockTrainV1Config(iterations=iterations, log_every=max(1, iterations // 2)),
-        residue=BlockTrainV1Config(iterations=iterations, pvt_aware=False, log_every=max(1, iterations // 2)),
+    mod = _config()
+    cfg = mod.paper_designs()[name]
+    base = mod.NnadcSettings().train  # the graph's training settings, only the step count overridden
+    log_every = max(1, iterations // 2)
+    tc = dataclasses.replace(
+        base,
+        comparator=dataclasses.replace(base.comparator, iterations=iterations, log_every=log_every),
+        residue=dataclasses.replace(base.residue, iterations=iterations, log_every=log_every),
     )
     t = time.time()
     conv = train_pipelined(cfg, tc) if isinstance(cfg, PipelinedAdcV1Config) else train_subranging(cfg, tc)
@@ -87,6 +95,8 @@ def bench_design(name: str, iterations: int, instances: int, out: str) -> None:
         "dnl_nominal": [round(nom["dnl_min"], 2), round(nom["dnl_max"], 2)],
         "inl_nominal": [round(nom["inl_min"], 2), round(nom["inl_max"], 2)],
         "chips": mc["n"],
+        # median ENOB with each variation source alone (VTC: every inverter draws its own curve)
+        "enob_breakdown": {k: round(v, 3) for k, v in metrics["variation_breakdown"].items()},
     }), flush=True)
     if out:
         from memristor_asr.nnadc.plots import plot_dnl_inl, plot_enob_hist, plot_transfer

@@ -17,7 +17,7 @@ from .combiner import ideal_combine
 from .converter_config import PipelinedAdcV1Config, StageV1Config, SubrangingAdcV1Config
 from .smooth_code import decode_table
 from .transfer import input_from_fraction
-from .vtc import VtcFamilyV1Config, VtcParams
+from .vtc import VtcFamilyV1Config, VtcParams, sample_vtc
 
 __all__ = ["NnadcConverter", "InstanceSet", "save_converter", "load_converter", "binary_levels"]
 
@@ -29,17 +29,26 @@ def binary_levels(digit: torch.Tensor, n_bits: int) -> torch.Tensor:
 
 @dataclass
 class InstanceSet:
-    """Monte-Carlo instances of every block: ``weights[b] = (W1 [M, ...], W2 [M, ...])``."""
+    """Monte-Carlo instances of every block: ``weights[b] = (W1 [M, ...], W2 [M, ...])``.
+
+    ``vtc[b]``, if set, gives every inverter of block ``b`` of every chip its own curve from the
+    corner family (params ``[M, 1, H]``); None: every inverter on the nominal (tt) curve.
+    """
 
     weights: List[Tuple[torch.Tensor, torch.Tensor]]
     n: int
     sigma: float
     seed: int
+    vtc: Optional[List[VtcParams]] = None
 
     def subset(self, start: int, stop: int) -> "InstanceSet":
         """Instances ``start .. stop - 1`` (to bound memory when evaluating many)."""
         stop = min(stop, self.n)
-        return InstanceSet([(w1[start:stop], w2[start:stop]) for w1, w2 in self.weights], stop - start, self.sigma, self.seed)
+        vtc = None
+        if self.vtc is not None:
+            vtc = [VtcParams(p.gain[start:stop], p.vm[start:stop], p.amp[start:stop], p.center[start:stop]) for p in self.vtc]
+        return InstanceSet([(w1[start:stop], w2[start:stop]) for w1, w2 in self.weights], stop - start, self.sigma,
+                           self.seed, vtc)
 
 
 @dataclass
@@ -77,10 +86,19 @@ class NnadcConverter:
         """All blocks in a fixed order (the order Monte-Carlo draws are made in)."""
         return list(self.sub_adcs) + list(self.residues)
 
-    def instances(self, n: int, sigma: float, seed: int) -> InstanceSet:
-        """Draw ``n`` instances with lognormal resistance variation ``sigma`` (seeded)."""
+    def instances(self, n: int, sigma: float, seed: int, vtc_draws: bool = False) -> InstanceSet:
+        """Draw ``n`` instances with lognormal resistance variation ``sigma`` (seeded).
+
+        :param vtc_draws: also draw every inverter's curve from the corner family (independent
+            per inverter and chip, as in PVT-aware training); the conductance draws are the
+            same with or without it
+        """
         gen = torch.Generator().manual_seed(int(seed))
-        return InstanceSet([b.instances(n, sigma, gen) for b in self.blocks], n, sigma, seed)
+        inst = InstanceSet([b.instances(n, sigma, gen) for b in self.blocks], n, sigma, seed)
+        if vtc_draws:
+            g = torch.Generator().manual_seed(int(seed) + 1)
+            inst.vtc = [sample_vtc(b.cfg.vtc, (n, 1, b.cfg.n_hidden), g) for b in self.blocks]
+        return inst
 
     @torch.no_grad()
     def digits(
@@ -104,21 +122,23 @@ class NnadcConverter:
 
     def _digits_chunk(self, x: torch.Tensor, inst: InstanceSet, vtc) -> torch.Tensor:
         m = inst.n
+        n_blocks = len(self.blocks)
+        vt = list(inst.vtc) if inst.vtc is not None else [vtc] * n_blocks  # per block, in self.blocks order
         v = x[None, :, None].expand(m, -1, 1)  # [M, T, 1]
         n_sub = len(self.sub_adcs)
         digits = []
         if self.kind == "pipelined":
             for i, sub in enumerate(self.sub_adcs):
-                bits, d = self._decide(sub, v, inst.weights[i], vtc)
+                bits, d = self._decide(sub, v, inst.weights[i], vt[i])
                 digits.append(d)
                 if i < len(self.residues):
                     u = torch.cat([v, bits], dim=-1)  # [M, T, 1 + S]
-                    v = self.residues[i].run(u, *inst.weights[n_sub + i], vtc)  # [M, T, 1]
+                    v = self.residues[i].run(u, *inst.weights[n_sub + i], vt[n_sub + i])  # [M, T, 1]
         else:
-            bits, d1 = self._decide(self.sub_adcs[0], v, inst.weights[0], vtc)
+            bits, d1 = self._decide(self.sub_adcs[0], v, inst.weights[0], vt[0])
             if self.cfg.coarse_code == "binary":
                 bits = binary_levels(d1, self.cfg.coarse.n_bits)
-            _, d2 = self._decide(self.sub_adcs[1], torch.cat([v, bits], dim=-1), inst.weights[1], vtc)
+            _, d2 = self._decide(self.sub_adcs[1], torch.cat([v, bits], dim=-1), inst.weights[1], vt[1])
             digits = [d1, d2]
         return torch.stack(digits, dim=-1).to(torch.int16)  # [M, T, n_stages]
 

@@ -10,14 +10,15 @@ from dataclasses import asdict, dataclass
 from typing import Dict, Optional, Tuple
 
 import numpy as np
+import torch
 
-from .combiner import apply_calibration, fit_calibration, ideal_combine
+from .combiner import apply_calibration, fit_calibration, ideal_combine, ideal_stage_digits
 from .converter import NnadcConverter
 from .metrics import dnl_inl_from_transitions, ramp_dnl_inl, sine_inputs, sndr_enob, transition_levels
 from .transfer import target_fraction
 from .vtc import corner_vtc
 
-__all__ = ["EvalV1Config", "evaluate_converter", "summarize"]
+__all__ = ["EvalV1Config", "evaluate_converter", "summarize", "variation_breakdown", "block_errors"]
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,9 @@ def evaluate_converter(conv: NnadcConverter, cfg: EvalV1Config = EvalV1Config())
         # DNL/INL curves of the median chip (endpoint definition, like the nominal curves)
         curves[f"mc_{comb}_median_dnl"], curves[f"mc_{comb}_median_inl"] = dnl_inl_from_transitions(transitions[comb][med])
 
+    breakdown = variation_breakdown(conv, cfg, a_sine)
+    breakdown["conductance_only"] = mc["ideal"]["enob_median"]
+
     corners = {}
     for c in cfg.corners:
         p = corner_vtc(conv.cfg.vtc, c, conv.cfg.vtc.vdd_nominal, conv.cfg.vtc.temp_nominal)
@@ -132,12 +136,84 @@ def evaluate_converter(conv: NnadcConverter, cfg: EvalV1Config = EvalV1Config())
         "nominal": {"ideal": nom["ideal"][0], "calibrated": nom["calibrated"][0]},
         "mc": mc,
         "corners_enob": corners,
+        "variation_breakdown": breakdown,
+        "block_errors": {"nominal": block_errors(conv), "mc": block_errors(conv, cfg.n_instances, cfg.sigma, cfg.seed)},
         "eval_cfg": asdict(cfg),
         "eval_seconds": time.time() - t0,
         "train_seconds": float(sum(r.get("seconds", 0.0) for r in conv.train_log)),
         "train_log": conv.train_log,
     }
     return metrics, curves
+
+
+def _median_enob(conv: NnadcConverter, a_sine: np.ndarray, inst, chunk: int) -> float:
+    enobs = []
+    for start in range(0, inst.n, chunk):
+        codes = ideal_combine(conv.digits(a_sine, inst.subset(start, start + chunk)), conv.stage_bits)
+        enobs += [sndr_enob(c)["enob"] for c in codes]
+    return float(np.median(enobs))
+
+
+def variation_breakdown(conv: NnadcConverter, cfg: EvalV1Config, a_sine: Optional[np.ndarray] = None) -> Dict[str, float]:
+    """Median ENOB (sine test, ideal combiner) under each source of variation on its own.
+
+    ``nominal``: no variation; ``vtc_only``: every inverter of every chip draws its curve from
+    the corner family (as in PVT-aware training), nominal conductances; ``both``: those curves
+    and lognormal conductance variation ``cfg.sigma`` (the conductance-only case is the main
+    Monte-Carlo result, ``mc.ideal.enob_median``). Same seeds as the main Monte-Carlo run.
+    """
+    if a_sine is None:
+        a_sine, _ = sine_inputs(conv.n_bits, conv.transfer, cfg.n_fft, cfg.amplitude)
+    return {
+        "nominal": _median_enob(conv, a_sine, conv.instances(1, 0.0, 0), cfg.chunk),
+        "vtc_only": _median_enob(conv, a_sine, conv.instances(cfg.n_instances, 0.0, cfg.seed, vtc_draws=True), cfg.chunk),
+        "both": _median_enob(conv, a_sine, conv.instances(cfg.n_instances, cfg.sigma, cfg.seed, vtc_draws=True), cfg.chunk),
+    }
+
+
+@torch.no_grad()
+def block_errors(conv: NnadcConverter, n_instances: int = 1, sigma: float = 0.0, seed: int = 1234,
+                 n_points: int = 4096) -> Dict[str, list]:
+    """Per-block errors on a uniform ramp, averaged over ``n_instances`` chips (``sigma = 0``: nominal).
+
+    ``digit_error_rate[i]``: fraction of inputs where stage ``i``'s digit differs from the ideal
+    converter's (so an error of an earlier stage shows up in later stages too).
+    ``residue_rms_pct[i]`` (pipelined): rms error of residue block ``i`` against the ideal residue
+    of *its own* input and digit (``2 * (2**N * r - d) - 1``, full-range units; ``r`` is the
+    stage input as a fraction of its range, for the first stage the converter's code fraction),
+    in percent of the full range: the block's own accuracy, not what earlier stages did to its input.
+    """
+    a = (np.arange(n_points) + 0.5) / n_points
+    y = np.asarray(target_fraction(a, conv.transfer))
+    ideal = ideal_stage_digits(y, conv.stage_bits)  # [T, stages]
+    inst = conv.instances(n_instances, sigma, seed)
+    x = torch.as_tensor(2 * a - 1, dtype=torch.float32)
+    v = x[None, :, None].expand(n_instances, -1, 1)
+    out = {"digit_error_rate": []}
+    if conv.kind != "pipelined":
+        d = conv.digits(a, inst)  # [M, T, 2]
+        out["digit_error_rate"] = [float((d[..., i] != ideal[None, :, i]).mean()) for i in range(d.shape[-1])]
+        return out
+    out["residue_rms_pct"] = []
+    n_sub = len(conv.sub_adcs)
+    scale = 1.0  # hardware volts per full-range unit of the current stage input
+    for i, sub in enumerate(conv.sub_adcs):
+        bits, d = conv._decide(sub, v, inst.weights[i], None)
+        out["digit_error_rate"].append(float((d.numpy() != ideal[None, :, i]).mean()))
+        if i == len(conv.residues):
+            break
+        res = conv.residues[i]
+        nb = conv.stage_bits[i]
+        if i == 0:  # the converter input, through the conversion law (log2 designs)
+            r_in = torch.as_tensor(y, dtype=torch.float32)[None].expand(n_instances, -1)
+        else:  # the previous residue as a fraction of its range
+            r_in = (v[..., 0] / scale + 1) / 2
+        want = 2 * (r_in * 2**nb - d.to(torch.float32)) - 1
+        v = res.run(torch.cat([v, bits], dim=-1), *inst.weights[n_sub + i], None)  # [M, T, 1]
+        scale = float(res.out_scale[0])
+        err = v[..., 0] / scale - want
+        out["residue_rms_pct"].append(float(err.pow(2).mean().sqrt()) / 2 * 100)
+    return out
 
 
 def summarize(chips: list) -> dict:
