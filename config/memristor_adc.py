@@ -61,10 +61,11 @@ class ExperimentSettings:
 
     corpus_preset: str = "default"
     profile: str = "demo"
+    # sizes fit the 60-minute budget on 2 CPU cores (README: "Results of the default experiment")
     train_config: TrainConfigV1 = field(default_factory=lambda: TrainConfigV1(
-        num_epochs=12, max_batch_seconds=60.0, schedule=OneCycleConfigV1(peak_lr=8e-4)))
+        num_epochs=9, max_batch_seconds=60.0, schedule=OneCycleConfigV1(peak_lr=8e-4)))
     finetune_config: TrainConfigV1 = field(default_factory=lambda: TrainConfigV1(
-        num_epochs=2, max_batch_seconds=60.0,
+        num_epochs=1, max_batch_seconds=60.0,
         schedule=OneCycleConfigV1(peak_lr=3e-4, initial_factor=0.3, warmup_fraction=0.1)))
     qat_bits: Tuple[float, ...] = (8, 6, 5, 4, 3, 2)
     memristor_bits: Tuple[float, ...] = (8, 5, 4, 3)
@@ -73,7 +74,7 @@ class ExperimentSettings:
     study_bits: float = 4
     study_adcs: Tuple[Tuple[int, int], ...] = ((2, 6), (3, 5), (4, 4), (4, 8), (8, 8), (6, 6), (8, 4))
     study_pos_adcs: Tuple[Tuple[int, int], ...] = ((0, 8), (1, 7), (2, 6), (3, 5), (4, 8))
-    study_draws: int = 2
+    study_draws: int = 1
     study_nnadc: Optional[NnadcSettings] = field(default_factory=NnadcSettings)
     study_nnadc_range_bits: int = 4
     search: SearchConfigV1 = field(default_factory=lambda: SearchConfigV1(beam_size=50))
