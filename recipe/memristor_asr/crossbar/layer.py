@@ -67,7 +67,7 @@ class CrossbarLinearV1(torch.nn.Module):
         self.register_buffer("significance", torch.tensor(significance, dtype=torch.float32, device=r_diff.device))
         self.register_buffer("r_diff", r_diff)  # [row tiles, tile_rows, P * out]
         self.register_buffer("r_sum", r_sum)  # same shape
-        # bfloat16 copy for the read-noise variance product (see _column_codes); not saved
+        # bfloat16 copy for the read-noise variance product (see _read_noise_std); not saved
         self.register_buffer("r_sum_bf16", r_sum.to(torch.bfloat16), persistent=False)
         self.register_buffer("bias", None if bias is None else bias.detach().float().clone().to(r_diff.device))
         self.iv = make_iv(cfg.device_model, cfg.correction_factor, cfg.v_read_max)
