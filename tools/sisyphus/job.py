@@ -7,6 +7,7 @@ at any moment and a restarted manager continues.
 import copy
 import gzip
 import inspect
+import io
 import os
 import pickle
 import subprocess
@@ -18,7 +19,7 @@ from sisyphus.job_path import Path, Variable
 from sisyphus.task import Task
 from sisyphus.tools import extract_paths
 
-__all__ = ["Job", "created_jobs", "job_id_for"]
+__all__ = ["Job", "JobReference", "created_jobs", "job_id_for", "load_job"]
 
 #: every job created in this process, by id
 created_jobs: Dict[str, "Job"] = {}
@@ -271,11 +272,79 @@ class Job(metaclass=JobSingleton):
                     os.symlink(p.creator._sis_path(abspath=True), link, target_is_directory=True)
         from sisyphus.tools import atomic_write_bytes
 
-        atomic_write_bytes(os.path.join(base, gs.JOB_SAVE), gzip.compress(pickle.dumps(self)))
+        atomic_write_bytes(os.path.join(base, gs.JOB_SAVE), gzip.compress(_dumps_job(self)))
         lines = [f"INPUT: {p}" for p in sorted(self._sis_inputs)]
         lines += [f"PARAMETER: {k}: {v!r}" for k, v in self._sis_kwargs.items()]
         lines += [f"ALIAS: {a}" for a in sorted(self._sis_aliases)]
         atomic_write_bytes(os.path.join(base, gs.JOB_INFO), ("\n".join(lines) + "\n").encode())
+
+
+class JobReference:
+    """What another job becomes inside a pickled ``job.save``: its id and location, nothing else.
+
+    A worker needs of its inputs only where they live and whether they are done. Pickling the
+    creators themselves would pull in the whole upstream graph, and with it every library their
+    arguments come from (a scoring job would import torch through the training configs), which
+    costs about 2 s per task. Anything beyond the location raises a clear error.
+    """
+
+    def __init__(self, sis_id: str, cls_name: str):
+        self._sis_id_cache = sis_id
+        self._cls_name = cls_name
+
+    def _sis_id(self) -> str:
+        return self._sis_id_cache
+
+    def job_id(self) -> str:
+        return self._sis_id_cache
+
+    _sis_path = Job._sis_path
+
+    def _sis_hash(self) -> bytes:
+        return self._sis_id_cache.encode()
+
+    def _sis_finished(self) -> bool:
+        return os.path.isfile(self._sis_path(gs.JOB_FINISHED_MARKER, abspath=True))
+
+    def path_available(self, path: Path) -> bool:
+        return self._sis_finished()
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(f"{self._cls_name} {self._sis_id_cache}: only a reference to this job is loaded in a "
+                             f"worker (id and location); its attribute {name!r} is not available there")
+
+    def __eq__(self, other):
+        return hasattr(other, "_sis_id") and other._sis_id() == self._sis_id_cache
+
+    def __hash__(self):
+        return hash(self._sis_id_cache)
+
+    def __lt__(self, other):
+        return self._sis_id_cache < other._sis_id()
+
+    def __repr__(self):
+        return f"JobReference<{self._sis_id_cache}>"
+
+
+class _JobPickler(pickle.Pickler):
+    """Pickles ``root`` in full and every other job as a :class:`JobReference`."""
+
+    def __init__(self, file, root: Job):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._root = root
+
+    def reducer_override(self, obj):
+        if isinstance(obj, (Job, JobReference)) and obj is not self._root:
+            return JobReference, (obj._sis_id(), type(obj).__name__ if isinstance(obj, Job) else obj._cls_name)
+        return NotImplemented
+
+
+def _dumps_job(job: Job) -> bytes:
+    buf = io.BytesIO()
+    _JobPickler(buf, job).dump(job)
+    return buf.getvalue()
 
 
 def load_job(job_dir: str) -> Job:

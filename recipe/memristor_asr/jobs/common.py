@@ -27,6 +27,7 @@ def log_to_stdout() -> None:
         h = logging.StreamHandler(sys.stdout)
         h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         log.addHandler(h)
+    log.propagate = False  # the worker's root handler writes to the same log: no line twice
     log.setLevel(logging.INFO)
 
 

@@ -141,3 +141,35 @@ def test_manager_wait_returns_when_a_task_ends_and_sleeps_the_period_otherwise(m
     m.engine = Engine(ends_after=None)
     m._wait(2.0)
     assert abs(sum(clock["slept"]) - 2.0) < 1e-9
+
+
+def test_pickled_job_holds_its_inputs_creators_only_as_references(tmp_path, monkeypatch):
+    """A worker loads its job without the upstream graph: creators become id + location."""
+    import gzip
+
+    from sisyphus.job import JobReference, load_job
+    from toy.jobs import AddJob, WriteNumbersJob
+
+    monkeypatch.setattr(gs, "BASE_DIR", str(tmp_path))
+    monkeypatch.setattr(gs, "WORK_DIR", "work")
+    upstream = WriteNumbersJob(7919, sleep=0.123)
+    job = AddJob(upstream.out_numbers, offset=3)
+    job._sis_setup_directory()
+    job_dir = job._sis_path(abspath=True)
+    raw = gzip.decompress((tmp_path / job._sis_path(gs.JOB_SAVE)).read_bytes())
+    assert b"WriteNumbersJob" in raw and b"0.123" not in raw  # the upstream job's arguments stay out
+    import sisyphus.job
+
+    monkeypatch.setattr(sisyphus.job, "created_jobs", {})  # load as a fresh worker process would
+    fresh = load_job(job_dir)
+    assert fresh is not job and fresh.offset == 3
+    ref = fresh.numbers.creator
+    assert isinstance(ref, JobReference) and ref._sis_id() == upstream._sis_id()
+    assert fresh.numbers.get_path() == upstream.out_numbers.get_path()
+    assert fresh.numbers._sis_hash() == upstream.out_numbers._sis_hash()
+    assert not fresh.numbers.available()
+    os.makedirs(upstream._sis_path(abspath=True))
+    open(upstream._sis_path(gs.JOB_FINISHED_MARKER, abspath=True), "w").close()
+    assert fresh.numbers.available()
+    with pytest.raises(AttributeError, match="WriteNumbersJob .*only a reference.*'sleep'"):
+        ref.sleep
