@@ -2,7 +2,7 @@
 
 Usage (from the repo root; one torch thread, as on the shared development machine):
 
-    .venv/bin/python bench/bench_nnadc.py --block                 # one residue + one 3-bit sub-ADC, 2e4 steps each
+    .venv/bin/python bench/bench_nnadc.py --block                 # a 3-bit sub-ADC and a 1-bit residue (STE / graph settings), 2e4 steps each
     .venv/bin/python bench/bench_nnadc.py --design pl14_rram3     # train + Monte-Carlo evaluate a paper design
     .venv/bin/python bench/bench_nnadc.py --design pl8_rram3 --iterations 2000 --instances 20 --out /tmp/nnadc
 
@@ -66,8 +66,18 @@ def bench_blocks(iterations: int) -> None:
     _, _, rec = train_residue_block(u, target, 12, 3, VtcFamilyV1Config(), 1.05,
                                     BlockTrainV1Config(iterations=iterations, pvt_aware=False, log_every=max(1, iterations // 4)),
                                     "bench.residue1")
-    print(json.dumps({"block": "residue 1-bit, H=12, A_R=3", "iterations": iterations, "seconds": round(time.time() - t, 2),
-                      "mse": rec["mse"]}), flush=True)
+    print(json.dumps({"block": "residue 1-bit, H=12, A_R=3, STE from the start, full swing", "iterations": iterations,
+                      "seconds": round(time.time() - t, 2), "mse": rec["mse"],
+                      "rms_pct_of_range": round(rec["mse"] ** 0.5 / 2 * 100, 3)}), flush=True)
+    graph = _config().NnadcSettings().train  # the graph's residue settings (staged quantization, reduced swing)
+    t = time.time()
+    _, _, rec = train_residue_block(u, target, 12, 3, VtcFamilyV1Config(), 1.05,
+                                    dataclasses.replace(graph.residue, iterations=iterations, log_every=max(1, iterations // 4)),
+                                    "bench.residue1_graph", swing=graph.residue_swing)
+    print(json.dumps({"block": f"residue 1-bit, H=12, A_R=3, graph settings ({graph.residue.quant_schedule}, "
+                               f"swing {graph.residue_swing})", "iterations": iterations,
+                      "seconds": round(time.time() - t, 2), "mse": rec["mse"],
+                      "rms_pct_of_range": round(rec["mse"] ** 0.5 / 2 * 100, 3)}), flush=True)
 
 
 def bench_design(name: str, iterations: int, instances: int, out: str) -> None:

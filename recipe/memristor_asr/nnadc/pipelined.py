@@ -42,6 +42,9 @@ class ConverterTrainV1Config:
             far, so a stage also learns to undo earlier stages' systematic errors) or "local"
             (the textbook targets of the stage's own input: digit and residue of
             ``r_prev = v / out_scale_prev``, errors simply propagate)
+        residue_swing: every residue block delivers ``residue_swing`` times the full-range
+            residue (see :func:`.stage_training.train_residue_block`; 1: full swing, which the
+            passive output column cannot reach)
     """
 
     comparator: BlockTrainV1Config = field(default_factory=BlockTrainV1Config)
@@ -49,18 +52,23 @@ class ConverterTrainV1Config:
     pool_size: int = 1 << 17
     seed: int = 0
     targets: str = "collaborative"
+    residue_swing: float = 1.0
 
     def __post_init__(self):
         if self.pool_size < 1024:
             raise ValueError(f"pool_size={self.pool_size}: at least 1024 pool points are needed")
         if self.targets not in ("collaborative", "local"):
             raise ValueError(f"targets={self.targets!r}: expected 'collaborative' or 'local'")
+        if not 0 < self.residue_swing <= 1:
+            raise ValueError(f"residue_swing={self.residue_swing}: must be in (0, 1]")
 
     def __sis_state__(self) -> dict:
         """Hashed state: fields added later are left out at their default (job ids stay stable)."""
         state = dict(self.__dict__)
         if state.get("targets") == "collaborative":
             del state["targets"]
+        if state.get("residue_swing") == 1.0:
+            del state["residue_swing"]
         return state
 
 
@@ -100,7 +108,7 @@ def train_pipelined(cfg: PipelinedAdcV1Config, train_cfg: ConverterTrainV1Config
             name = f"stage{i + 1}.residue"
             rhw, v, rrec = train_residue_block(
                 u, target, st.residue_hidden, st.res_bits, cfg.vtc, cfg.beta,
-                _with_seed(train_cfg.residue, train_cfg.seed + 1000 * i + 500), name,
+                _with_seed(train_cfg.residue, train_cfg.seed + 1000 * i + 500), name, swing=train_cfg.residue_swing,
             )
             residues.append(rhw)
             records.append(rrec)

@@ -79,21 +79,29 @@ def train_residue_block(
     beta: float,
     train_cfg: BlockTrainV1Config,
     name: str,
+    swing: float = 1.0,
 ) -> Tuple[BlockHardware, torch.Tensor, dict]:
     """Train a residue block: ``u [P, 1 + S]`` -> ``target [P]`` (full-range units).
 
+    :param swing: the block learns ``swing * target``: a passive output column can never reach
+        the rails (``|out| <= 1 / beta``) and needs headroom to be linear, so the residue is
+        delivered at a reduced swing; ``out_scale`` includes it (``voltage / out_scale`` is the
+        residue in full-range units), and the next stage learns on the real voltage
     :return: hardware, nominal (normalised) residue voltages ``[P]``, log record with the MSE
         of the trained output against the target in full-range units
     """
+    if not 0 < swing <= 1:
+        raise ValueError(f"{name}: swing={swing}: must be in (0, 1]")
     cfg = CrossbarMlpV1Config(n_in=u.shape[1], n_hidden=hidden, n_out=1, rram_bits=rram_bits, analog_out=True, beta=beta, vtc=vtc)
     block = CrossbarMlpV1(cfg, torch.Generator().manual_seed(train_cfg.seed + 1))
     t0 = time.time()
-    hist = train_block(block, u, target[:, None], train_cfg, loss="mse", name=name)
+    hist = train_block(block, u, swing * target[:, None], train_cfg, loss="mse", name=name)
     seconds = time.time() - t0
     hw = block.hardware()
+    hw.out_scale = hw.out_scale * swing
     out = run_nominal(hw, u)[:, 0]  # [P]
     mse = float(torch.mean((out / hw.out_scale[0] - target) ** 2))
     record = {"name": name, "kind": "residue", "seconds": seconds, "final_loss": hist["loss"][-1], "mse": mse,
-              "out_scale": float(hw.out_scale[0])}
+              "out_scale": float(hw.out_scale[0]), "swing": swing}
     return hw, out, record
 
