@@ -41,9 +41,10 @@ class BlockTrainV1Config:
         log_every: iterations between progress log lines
         quant_schedule: "ste" (straight-through quantization of both layers from the start, or
             after ``float_warmup``) or "staged" (MSE blocks only, see :func:`_train_staged`:
-            float training, then the output layer's levels are fixed and the first layer adapts
-            to them, then the first layer's levels are fixed and only the continuous column
-            steps are tuned; the result lies on the same ``A_R``-bit grid under the same budget)
+            float training, then the first layer's levels are fixed and its column steps and the
+            float output layer adapt, then the output's levels are fixed too and only the
+            continuous column steps are tuned; the result lies on the same ``A_R``-bit grid under
+            the same budget)
     """
 
     iterations: int = 20000
