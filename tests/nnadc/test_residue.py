@@ -1,4 +1,4 @@
-"""Residue blocks: the staged quantization schedule reaches a ~0.1-0.3 % residue on the 3-bit grid."""
+"""Residue blocks: the staged quantization schedule reaches a residue of a few tenths of a percent on the 3-bit grid."""
 import pytest
 import torch
 
@@ -20,7 +20,6 @@ def _one_bit_residue_data(n: int):
 
 def _ramp_rms_pct(hw) -> float:
     """rms error of the nominal block against the ideal residue on 2048 uniform points, % of the range."""
-    u, want = _one_bit_residue_data(2048)
     a = (torch.arange(2048, dtype=torch.float64) + 0.5) / 2048  # a ramp instead of the stratified draw
     d = (a >= 0.5).double()
     u = torch.cat([(2 * a - 1).float()[:, None], (2 * d - 1).float()[:, None]], 1)
