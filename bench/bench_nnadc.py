@@ -62,22 +62,18 @@ def bench_blocks(iterations: int) -> None:
     d = (a >= 0.5).double()
     u = torch.cat([x, (2 * d - 1).float()[:, None]], 1)
     target = (2 * (2 * a - d) - 1).float()
-    t = time.time()
-    _, _, rec = train_residue_block(u, target, 12, 3, VtcFamilyV1Config(), 1.05,
-                                    BlockTrainV1Config(iterations=iterations, pvt_aware=False, log_every=max(1, iterations // 4)),
-                                    "bench.residue1")
-    print(json.dumps({"block": "residue 1-bit, H=12, A_R=3, STE from the start, full swing", "iterations": iterations,
-                      "seconds": round(time.time() - t, 2), "mse": rec["mse"],
-                      "rms_pct_of_range": round(rec["mse"] ** 0.5 / 2 * 100, 3)}), flush=True)
     graph = _config().NnadcSettings().train  # the graph's residue settings (staged quantization, reduced swing)
-    t = time.time()
-    _, _, rec = train_residue_block(u, target, 12, 3, VtcFamilyV1Config(), 1.05,
-                                    dataclasses.replace(graph.residue, iterations=iterations, log_every=max(1, iterations // 4)),
-                                    "bench.residue1_graph", swing=graph.residue_swing)
-    print(json.dumps({"block": f"residue 1-bit, H=12, A_R=3, graph settings ({graph.residue.quant_schedule}, "
-                               f"swing {graph.residue_swing})", "iterations": iterations,
-                      "seconds": round(time.time() - t, 2), "mse": rec["mse"],
-                      "rms_pct_of_range": round(rec["mse"] ** 0.5 / 2 * 100, 3)}), flush=True)
+    ste = BlockTrainV1Config(iterations=iterations, pvt_aware=False)
+    for label, train_cfg, swing in (
+        ("STE from the start, full swing", ste, 1.0),
+        (f"graph settings ({graph.residue.quant_schedule}, swing {graph.residue_swing})", graph.residue, graph.residue_swing),
+    ):
+        train_cfg = dataclasses.replace(train_cfg, iterations=iterations, log_every=max(1, iterations // 4))
+        t = time.time()
+        _, _, rec = train_residue_block(u, target, 12, 3, VtcFamilyV1Config(), 1.05, train_cfg, "bench.residue1", swing=swing)
+        print(json.dumps({"block": f"residue 1-bit, H=12, A_R=3, {label}", "iterations": iterations,
+                          "seconds": round(time.time() - t, 2), "mse": rec["mse"],
+                          "rms_pct_of_range": round(rec["mse"] ** 0.5 / 2 * 100, 3)}), flush=True)
 
 
 def bench_design(name: str, iterations: int, instances: int, out: str) -> None:
