@@ -68,22 +68,20 @@ def test_compute_logprobs_batch_invariant_and_saved(float_model, tiny_corpus, tm
     assert list(lp.utterances) == [u.id for u in utts]
     assert lp.vocab == cfg.vocab and lp.vocab[0] == "<blank>"
     assert lp.frame_shift == pytest.approx(0.04)
-    # float model: padding and masking leave each utterance's output unchanged up to BLAS rounding
     lp_float = compute_logprobs(model, utts[:4], max_batch_seconds=6.0)
     for u in utts[:4]:
         a = torch.from_numpy(load_audio(u))[None]
         with torch.no_grad():
-            alone, n = model(a, torch.tensor([a.shape[1]]))
-        assert torch.allclose(lp_float.utterances[u.id], alone[0, :n[0]], atol=1e-4)
-    # quantized model: a BLAS rounding difference between batch shapes can move an activation across a
-    # rounding threshold (one quantization step), so compare with a bound that such flips stay under but
-    # a masking error (differences of order 1) does not
-    for u in utts[:4]:
-        a = torch.from_numpy(load_audio(u))[None]
-        with torch.no_grad():
+            alone_float, n_float = model(a, torch.tensor([a.shape[1]]))
             alone, n = q2(a, torch.tensor([a.shape[1]]))
-        diff = (lp.utterances[u.id] - alone[0, :n[0]]).abs()
-        assert float(diff.max()) < 0.05 and float(diff.mean()) < 2e-3, (u.id, float(diff.max()), float(diff.mean()))
+        # float model: padding and masking leave each utterance's output unchanged up to BLAS rounding
+        assert torch.allclose(lp_float.utterances[u.id], alone_float[0, :n_float[0]], atol=1e-4)
+        # quantized model: a BLAS rounding difference between batch shapes can move an activation across a
+        # rounding threshold (one quantization step); such a flip changes log-probs by up to ~0.025 (measured)
+        # and reaches every later frame, so the check is a max bound plus the frame labels, not a mean
+        batched, single = lp.utterances[u.id], alone[0, :n[0]]
+        assert float((batched - single).abs().max()) < 0.05, (u.id, float((batched - single).abs().max()))
+        assert float((batched.argmax(-1) == single.argmax(-1)).float().mean()) >= 0.99, u.id
         assert abs(lp.utterances[u.id].shape[0] - u.duration / 0.04) <= 2
     save_logprobs(tmp_path / "lp.pt", lp)
     back = load_logprobs(tmp_path / "lp.pt")
