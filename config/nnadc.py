@@ -3,13 +3,14 @@
 `sis manager config/nnadc.py` builds: block design-space sweeps (sub-ADC ENOB and residue MSE vs
 RRAM precision vs hidden size), the paper's converters (5- and 8-bit sub-ranging, 8- and 14-bit
 pipelined, 10-bit logarithmic), their Monte-Carlo evaluation with transfer-curve / DNL / INL /
-ENOB plots, a results table, and a code-transfer table for the crossbar ADC of the ASR pipeline.
+ENOB plots, a results table, ENOB against the conductance variation sigma (the device precision
+each design needs), and a code-transfer table for the crossbar ADC of the ASR pipeline.
 
 Only wiring lives here; `build_nnadc_graph(settings)` is reusable with a smaller `NnadcSettings`
 (tests use a miniature one).
 """
 from dataclasses import dataclass, field
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from sisyphus import tk
 
@@ -17,12 +18,14 @@ from memristor_asr.jobs.nnadc import (
     EvaluateNnadcConverterJob,
     NnadcBlockSweepJob,
     NnadcResultsTableJob,
+    NnadcSigmaSweepJob,
     NnadcTransferTableJob,
     TrainNnadcConverterJob,
 )
 from memristor_asr.nnadc.converter_config import PipelinedAdcV1Config, StageV1Config, SubrangingAdcV1Config
 from memristor_asr.nnadc.evaluate import EvalV1Config
 from memristor_asr.nnadc.pipelined import ConverterTrainV1Config
+from memristor_asr.nnadc.sigma_sweep import SigmaSweepV1Config
 from memristor_asr.nnadc.sweep import BlockSweepV1Config
 from memristor_asr.nnadc.train import BlockTrainV1Config
 
@@ -53,6 +56,7 @@ class NnadcSettings:
         train: training of every converter (paper: 2e4 Adam steps of batch 4096 per block)
         eval: Monte-Carlo evaluation (paper: 100 chips, sigma 0.05)
         sweeps: block design-space explorations
+        sigma_sweep: ENOB of every trained design against the conductance variation (None: skipped)
         transfer_table_design: design exported as a code-transfer table for the crossbar ADC
         transfer_table_points: input levels of that table
         targets: required MC-median ENOB per design
@@ -72,6 +76,7 @@ class NnadcSettings:
         BlockSweepV1Config(kind="sub_adc", n_bits=3),
         BlockSweepV1Config(kind="residue", n_bits=1),
     )
+    sigma_sweep: Optional[SigmaSweepV1Config] = field(default_factory=SigmaSweepV1Config)
     transfer_table_design: str = "pl8_rram3"
     transfer_table_points: int = 4096
     targets: Dict[str, float] = field(default_factory=lambda: dict(TARGETS))
@@ -88,7 +93,7 @@ def build_nnadc_graph(s: NnadcSettings) -> Dict[str, object]:
         tk.register_output(f"{s.prefix}/{name}.json", job.out_results)
         tk.register_output(f"{s.prefix}/{name}.png", job.out_plot)
         jobs[name] = job
-    metrics = {}
+    metrics, models = {}, {}
     for name, cfg in s.designs.items():
         train = TrainNnadcConverterJob(cfg, s.train)
         train.add_alias(f"{s.prefix}/train_{name}")
@@ -98,12 +103,18 @@ def build_nnadc_graph(s: NnadcSettings) -> Dict[str, object]:
                            (ev.out_dnl_inl_plot, "dnl_inl.png"), (ev.out_enob_hist_plot, "enob_hist.png"),
                            (train.out_train_log, "train_log.json")):
             tk.register_output(f"{s.prefix}/{name}/{fname}", out)
-        metrics[name] = ev.out_metrics
+        metrics[name], models[name] = ev.out_metrics, train.out_model
         jobs[f"train_{name}"], jobs[f"eval_{name}"] = train, ev
     table = NnadcResultsTableJob(metrics, {k: v for k, v in s.targets.items() if k in metrics})
     tk.register_output(f"{s.prefix}/results.md", table.out_table)
     tk.register_output(f"{s.prefix}/results.json", table.out_json)
     jobs["table"] = table
+    if s.sigma_sweep is not None and models:
+        sw = NnadcSigmaSweepJob(models, s.sigma_sweep, {k: v for k, v in s.targets.items() if k in models})
+        sw.add_alias(f"{s.prefix}/enob_vs_sigma")
+        for out, fname in ((sw.out_results, "json"), (sw.out_table, "md"), (sw.out_plot, "png")):
+            tk.register_output(f"{s.prefix}/enob_vs_sigma.{fname}", out)
+        jobs["sigma_sweep"] = sw
     if s.transfer_table_design in s.designs:
         tt = crossbar_adc_table_job(s)
         tk.register_output(f"{s.prefix}/transfer_table_{s.transfer_table_design}.npz", tt.out_table)

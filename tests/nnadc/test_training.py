@@ -60,13 +60,6 @@ def test_hardware_weights_obey_budget_precision_and_match_training():
     assert 0.01 < float(rel.abs().median()) < 0.1
 
 
-@pytest.fixture(scope="module")
-def tiny_pipeline():
-    cfg = PipelinedAdcV1Config(stages=(StageV1Config(1, hidden=4, residue_hidden=6, rram_bits=4),) * 2,
-                               final=StageV1Config(1, hidden=2, rram_bits=4))
-    return train_pipelined(cfg, ConverterTrainV1Config(comparator=FAST, residue=FAST, pool_size=1 << 12))
-
-
 def test_tiny_pipeline_converts_and_round_trips(tiny_pipeline, tmp_path):
     conv = tiny_pipeline
     assert conv.n_bits == 3 and len(conv.residues) == 2

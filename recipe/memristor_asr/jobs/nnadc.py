@@ -11,6 +11,8 @@ Thin wrappers over :mod:`memristor_asr.nnadc`; the logic and its tests live ther
 - :class:`NnadcBlockSweepJob`: ``out_results`` (JSON list, one entry per RRAM precision x hidden size),
   ``out_plot`` (PNG).
 - :class:`NnadcResultsTableJob`: ``out_table`` (Markdown), ``out_json`` (the same rows).
+- :class:`NnadcSigmaSweepJob`: ``out_results`` (JSON: per design, median / p10 / p90 ENOB per sigma for
+  both combiners), ``out_table`` (Markdown, with the largest sigma meeting each target), ``out_plot`` (PNG).
 - :class:`NnadcTransferTableJob`: ``out_table`` (npz code-transfer table with Monte-Carlo instances,
   format in :mod:`memristor_asr.nnadc.transfer_table`).
 """
@@ -19,6 +21,7 @@ __all__ = [
     "EvaluateNnadcConverterJob",
     "NnadcBlockSweepJob",
     "NnadcResultsTableJob",
+    "NnadcSigmaSweepJob",
     "NnadcTransferTableJob",
 ]
 
@@ -31,6 +34,7 @@ from memristor_asr.jobs.common import ResourceArgsJob, log_to_stdout, write_json
 from memristor_asr.nnadc.converter_config import PipelinedAdcV1Config, SubrangingAdcV1Config
 from memristor_asr.nnadc.evaluate import EvalV1Config
 from memristor_asr.nnadc.pipelined import ConverterTrainV1Config
+from memristor_asr.nnadc.sigma_sweep import SigmaSweepV1Config
 from memristor_asr.nnadc.sweep import BlockSweepV1Config
 
 
@@ -185,6 +189,52 @@ class NnadcResultsTableJob(Job):
         with atomic_write(self.out_table.get_path()) as f:
             f.write(results_table(rows))
         write_json(self.out_json.get_path(), rows)
+
+
+class NnadcSigmaSweepJob(ResourceArgsJob):
+    """ENOB of trained converters against the conductance variation sigma, and the largest sigma
+    that still meets each design's target (the device precision a design needs).
+
+    :param models: design name -> ``out_model`` of :class:`TrainNnadcConverterJob`
+    :param sweep_config: sigma grid and Monte-Carlo settings
+    :param targets: design name -> required MC-median ENOB
+    :param cpu_rqmt, mem_rqmt, time_rqmt: engine requirements (not hashed)
+    """
+
+    def __init__(self, models: Dict[str, tk.Path], sweep_config: SigmaSweepV1Config = SigmaSweepV1Config(),
+                 targets: Optional[Dict[str, float]] = None, cpu_rqmt: int = 1, mem_rqmt: float = 4,
+                 time_rqmt: float = 1):
+        if not models:
+            raise ValueError("NnadcSigmaSweepJob: models is empty")
+        self.models = models
+        self.sweep_config = sweep_config
+        self.targets = targets or {}
+        self.rqmt = {"cpu": cpu_rqmt, "mem": mem_rqmt, "time": time_rqmt}
+        self.out_results = self.output_path("enob_vs_sigma.json")
+        self.out_table = self.output_path("enob_vs_sigma.md")
+        self.out_plot = self.output_path("enob_vs_sigma.png")
+
+    def tasks(self):
+        yield Task("run", rqmt=self.rqmt)
+
+    def run(self):
+        import logging
+
+        from memristor_asr.nnadc import load_converter
+        from memristor_asr.nnadc.plots import plot_enob_vs_sigma
+        from memristor_asr.nnadc.sigma_sweep import enob_vs_sigma, sigma_sweep_table
+        from memristor_asr.util.atomic import atomic_write
+
+        log_to_stdout()
+        _threads(self.rqmt["cpu"])
+        results = {}
+        for i, (name, path) in enumerate(self.models.items()):
+            logging.getLogger(__name__).info("design %s (%d/%d)", name, i + 1, len(self.models))
+            results[name] = enob_vs_sigma(load_converter(path.get_path()), self.sweep_config)
+        plot_enob_vs_sigma(results, self.targets, self.out_plot.get_path())
+        with atomic_write(self.out_table.get_path()) as f:
+            f.write(sigma_sweep_table(results, self.targets))
+        write_json(self.out_results.get_path(), results)
 
 
 class NnadcTransferTableJob(Job):

@@ -5,7 +5,7 @@ import numpy as np
 
 from .transfer import input_from_fraction
 
-__all__ = ["plot_transfer", "plot_dnl_inl", "plot_enob_hist", "plot_sweep"]
+__all__ = ["plot_transfer", "plot_dnl_inl", "plot_enob_hist", "plot_sweep", "plot_enob_vs_sigma"]
 
 
 def _plt():
@@ -111,6 +111,34 @@ def plot_sweep(results: List[dict], path: str, title: str = "") -> None:
         ax.set_ylabel("ENOB (bits)")
     ax.set_xlabel("RRAM precision A_R (bits)")
     ax.set_title(title or f"{results[0]['kind']} {results[0]['n_bits']}-bit: median over MC (dotted: nominal)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_enob_vs_sigma(results: Dict[str, dict], targets: Dict[str, float], path: str, paper_sigma: float = 0.05) -> None:
+    """Median ENOB over MC chips (band p10..p90; dotted: calibrated combiner) vs conductance sigma,
+    one colour per design, its target as a dashed line of the same colour."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    smallest = min((s for r in results.values() for s in r["sigmas"] if s > 0), default=1e-3)
+    for i, (name, r) in enumerate(results.items()):
+        s, col = np.asarray(r["sigmas"]), f"C{i}"
+        ideal = r["ideal"]
+        ax.plot(s, ideal["median"], marker="o", color=col, label=name)
+        ax.fill_between(s, ideal["p10"], ideal["p90"], color=col, alpha=0.15, lw=0)
+        ax.plot(s, r["calibrated"]["median"], ls=":", color=col)
+        if name in targets:
+            ax.axhline(targets[name], color=col, ls="--", lw=0.8)
+    ax.axvline(paper_sigma, color="k", lw=0.6, ls="-.")
+    ax.text(paper_sigma, 0.98, f"paper sigma {paper_sigma:g} ", fontsize=7, va="top", ha="right",
+            transform=ax.get_xaxis_transform())
+    ax.set_xscale("symlog", linthresh=smallest)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("conductance variation sigma (lognormal; 0 = nominal chip)")
+    ax.set_ylabel("ENOB (bits), median over MC chips")
+    ax.set_title("ENOB vs RRAM variation (band p10..p90, dotted: calibrated combiner, dashed: target)", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
