@@ -63,3 +63,26 @@ def test_registration_makes_the_kind_available(tmp_path):
 
     adc = ADC_KINDS["nnadc_table"](Cfg())
     assert isinstance(adc, NnadcTableAdcV1) and adc.n_bits == 6
+
+
+def test_reference_table_offsets_are_static_and_zero_mean(tmp_path):
+    from memristor_asr.nnadc.transfer_table import reference_transfer_table, write_transfer_table
+
+    levels, ideal = reference_transfer_table(6, 1025, n_instances=4)
+    assert (ideal == ideal_codes(levels, 6, "linear")[None]).all()
+    levels, codes = reference_transfer_table(6, 1025, n_instances=4, offset_lsb=2, seed=5)
+    inner = slice(100, -100)  # away from the ends, where an offset clips
+    diff = codes[:, inner] - ideal[:, inner]
+    assert (diff == diff[:, :1]).all()  # one static offset per instance
+    assert sorted(diff[:, 0].tolist()) == [-2, -2, 2, 2]
+    assert (reference_transfer_table(6, 1025, 4, 2, seed=5)[1] == codes).all()
+    assert reference_transfer_table(6, 1025, 5, 2)[1][:, 512].tolist().count(ideal[0, 512]) == 1  # odd: one unshifted
+    # through the column ADC: at zero input, the +2 instances read two steps high, the -2 ones two low
+    path = str(tmp_path / "ref.npz")
+    write_transfer_table(path, levels, codes, 6, "linear", 0.0, 5)
+    adc = NnadcTableAdcV1(path, range_bits=2, correction_factor=1.0)
+    out, _ = adc(torch.full((1, 4), 1e-3))
+    step = 4 / 2**6
+    assert torch.allclose(out[0] - step / 2, torch.as_tensor(diff[:, 0], dtype=torch.float32) * step)
+    with pytest.raises(ValueError, match="offset_lsb=-1"):
+        reference_transfer_table(6, 1025, offset_lsb=-1)

@@ -15,6 +15,8 @@ Thin wrappers over :mod:`memristor_asr.nnadc`; the logic and its tests live ther
   both combiners), ``out_table`` (Markdown, with the largest sigma meeting each target), ``out_plot`` (PNG).
 - :class:`NnadcTransferTableJob`: ``out_table`` (npz code-transfer table with Monte-Carlo instances,
   format in :mod:`memristor_asr.nnadc.transfer_table`).
+- :class:`ReferenceAdcTableJob`: ``out_table`` (the same format for an ideal uniform converter with a
+  static +-k LSB offset per instance: the reference for how much static error recognition tolerates).
 """
 __all__ = [
     "TrainNnadcConverterJob",
@@ -23,6 +25,7 @@ __all__ = [
     "NnadcResultsTableJob",
     "NnadcSigmaSweepJob",
     "NnadcTransferTableJob",
+    "ReferenceAdcTableJob",
 ]
 
 import json
@@ -265,3 +268,35 @@ class NnadcTransferTableJob(Job):
         conv = load_converter(self.model.get_path())
         levels, codes = nnadc_transfer_table(conv, self.n_points, self.seed, self.n_instances, self.sigma)
         save_transfer_table(self.out_table.get_path(), conv, levels, codes, self.seed, self.sigma)
+
+
+class ReferenceAdcTableJob(Job):
+    """Code-transfer table of an ideal uniform converter whose instances carry a static offset of
+    +-``offset_lsb`` codes (half each, zero mean): what the crossbar ADC reads in place of an NNADC
+    table to measure how much static column error recognition tolerates.
+
+    :param n_bits: converter resolution
+    :param offset_lsb: offset magnitude in codes (0: the ideal converter)
+    :param n_points: uniform input levels over the full-scale range
+    :param n_instances: converter instances (one per physical column ADC in turn)
+    :param seed: order of the offset signs over the instances
+    """
+
+    def __init__(self, n_bits: int = 8, offset_lsb: int = 0, n_points: int = 4096, n_instances: int = 16, seed: int = 0):
+        if not 1 <= n_bits <= 16:
+            raise ValueError(f"ReferenceAdcTableJob: n_bits={n_bits} must be in 1..16")
+        self.n_bits = n_bits
+        self.offset_lsb = offset_lsb
+        self.n_points = n_points
+        self.n_instances = n_instances
+        self.seed = seed
+        self.out_table = self.output_path("transfer_table.npz")
+
+    def tasks(self):
+        yield Task("run", mini_task=True)
+
+    def run(self):
+        from memristor_asr.nnadc.transfer_table import reference_transfer_table, write_transfer_table
+
+        levels, codes = reference_transfer_table(self.n_bits, self.n_points, self.n_instances, self.offset_lsb, self.seed)
+        write_transfer_table(self.out_table.get_path(), levels, codes, self.n_bits, "linear", 0.0, self.seed)

@@ -16,8 +16,10 @@ from typing import Tuple
 import numpy as np
 
 from .converter import NnadcConverter
+from .transfer import ideal_codes
 
-__all__ = ["nnadc_transfer_table", "save_transfer_table", "load_transfer_table", "apply_transfer_table"]
+__all__ = ["nnadc_transfer_table", "reference_transfer_table", "save_transfer_table", "write_transfer_table",
+           "load_transfer_table", "apply_transfer_table"]
 
 
 def nnadc_transfer_table(
@@ -34,13 +36,43 @@ def nnadc_transfer_table(
     return levels, converter.codes(levels, inst).astype(np.int32)
 
 
-def save_transfer_table(path: str, converter: NnadcConverter, input_levels: np.ndarray, codes: np.ndarray,
-                        seed: int, sigma: float) -> None:
+def reference_transfer_table(n_bits: int, n_points: int, n_instances: int = 16, offset_lsb: int = 0,
+                             seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+    """An ideal uniform ``n_bits`` converter in the same table form, every instance with a static
+    offset of ``+offset_lsb`` or ``-offset_lsb`` codes (half of the instances each, in seeded order;
+    an odd count leaves one instance without offset).
+
+    Why: the reference that tells how large a converter's static error may be before recognition
+    suffers. The offsets have zero mean over the instances, so what they cost is not a common bias.
+
+    :return: ``input_levels [n_points]`` in [0, 1] and ``codes [n_instances, n_points]``
+    """
+    if n_points < 2:
+        raise ValueError(f"n_points={n_points}: need at least 2 table points")
+    if n_instances < 1:
+        raise ValueError(f"n_instances={n_instances}: must be >= 1")
+    if offset_lsb < 0:
+        raise ValueError(f"offset_lsb={offset_lsb}: give the magnitude (>= 0); the signs alternate over instances")
+    levels = np.linspace(0.0, 1.0, n_points)
+    signs = np.array([1, -1] * (n_instances // 2) + [0] * (n_instances % 2))
+    np.random.default_rng(seed).shuffle(signs)
+    codes = ideal_codes(levels, n_bits, "linear")[None, :] + offset_lsb * signs[:, None]
+    return levels, np.clip(codes, 0, 2**n_bits - 1).astype(np.int32)
+
+
+def write_transfer_table(path: str, input_levels: np.ndarray, codes: np.ndarray, n_bits: int, transfer: str,
+                         sigma: float, seed: int) -> None:
+    """Write a table (format in the module docstring) atomically."""
     from memristor_asr.util.atomic import atomic_write
 
     with atomic_write(path, "wb") as f:
-        np.savez(f, input_levels=input_levels, codes=codes, n_bits=converter.n_bits, transfer=converter.transfer,
-                 sigma=sigma, seed=seed)
+        np.savez(f, input_levels=input_levels, codes=codes, n_bits=n_bits, transfer=transfer, sigma=sigma, seed=seed)
+
+
+def save_transfer_table(path: str, converter: NnadcConverter, input_levels: np.ndarray, codes: np.ndarray,
+                        seed: int, sigma: float) -> None:
+    """Write the table of ``converter`` (its ``n_bits`` and conversion law go into the file)."""
+    write_transfer_table(path, input_levels, codes, converter.n_bits, converter.transfer, sigma, seed)
 
 
 def load_transfer_table(path: str) -> dict:
