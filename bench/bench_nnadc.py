@@ -5,6 +5,7 @@ Usage (from the repo root; one torch thread, as on the shared development machin
     .venv/bin/python bench/bench_nnadc.py --block                 # a 3-bit sub-ADC and a 1-bit residue (STE / graph settings), 2e4 steps each
     .venv/bin/python bench/bench_nnadc.py --design pl14_rram3     # train + Monte-Carlo evaluate a paper design
     .venv/bin/python bench/bench_nnadc.py --design pl8_rram3 --iterations 2000 --instances 20 --out /tmp/nnadc
+    .venv/bin/python bench/bench_nnadc.py --design pl8_rram3 --residue-train-sigma 0.05   # variation-aware residues
 
 Designs are those of config/nnadc.py (``paper_designs``). Prints one JSON line per measurement;
 with ``--out`` also writes the converter, metrics, curves and plots there.
@@ -50,7 +51,17 @@ def _designs():
     return _config().paper_designs()
 
 
-def bench_blocks(iterations: int) -> None:
+def _residue_overrides(train_sigma, pvt_aware) -> dict:
+    """Residue training settings overridden from the command line (None: the graph's value)."""
+    out = {}
+    if train_sigma is not None:
+        out["train_sigma"] = train_sigma
+    if pvt_aware is not None:
+        out["pvt_aware"] = bool(pvt_aware)
+    return out
+
+
+def bench_blocks(iterations: int, residue_overrides: dict) -> None:
     a = stratified_pool(1 << 17, 0)
     x = (2 * a - 1).float()[:, None]
     cfg = BlockTrainV1Config(iterations=iterations, log_every=max(1, iterations // 4))
@@ -64,9 +75,13 @@ def bench_blocks(iterations: int) -> None:
     target = (2 * (2 * a - d) - 1).float()
     graph = _config().NnadcSettings().train  # the graph's residue settings (staged quantization, reduced swing)
     ste = BlockTrainV1Config(iterations=iterations, pvt_aware=False)
+    staged = dataclasses.replace(graph.residue, **residue_overrides)
+    staged_label = f"graph settings ({graph.residue.quant_schedule}, swing {graph.residue_swing})"
+    if residue_overrides:
+        staged_label += ", " + ", ".join(f"{k}={v}" for k, v in residue_overrides.items())
     for label, train_cfg, swing in (
         ("STE from the start, full swing", ste, 1.0),
-        (f"graph settings ({graph.residue.quant_schedule}, swing {graph.residue_swing})", graph.residue, graph.residue_swing),
+        (staged_label, staged, graph.residue_swing),
     ):
         train_cfg = dataclasses.replace(train_cfg, iterations=iterations, log_every=max(1, iterations // 4))
         t = time.time()
@@ -76,7 +91,7 @@ def bench_blocks(iterations: int) -> None:
                           "rms_pct_of_range": round(rec["mse"] ** 0.5 / 2 * 100, 3)}), flush=True)
 
 
-def bench_design(name: str, iterations: int, instances: int, out: str) -> None:
+def bench_design(name: str, iterations: int, instances: int, out: str, residue_overrides: dict) -> None:
     mod = _config()
     cfg = mod.paper_designs()[name]
     base = mod.NnadcSettings().train  # the graph's training settings, only the step count overridden
@@ -84,7 +99,7 @@ def bench_design(name: str, iterations: int, instances: int, out: str) -> None:
     tc = dataclasses.replace(
         base,
         comparator=dataclasses.replace(base.comparator, iterations=iterations, log_every=log_every),
-        residue=dataclasses.replace(base.residue, iterations=iterations, log_every=log_every),
+        residue=dataclasses.replace(base.residue, iterations=iterations, log_every=log_every, **residue_overrides),
     )
     t = time.time()
     conv = train_pipelined(cfg, tc) if isinstance(cfg, PipelinedAdcV1Config) else train_subranging(cfg, tc)
@@ -94,7 +109,7 @@ def bench_design(name: str, iterations: int, instances: int, out: str) -> None:
     eval_s = time.time() - t
     mc, cal, nom = metrics["mc"]["ideal"], metrics["mc"]["calibrated"], metrics["nominal"]["ideal"]
     print(json.dumps({
-        "design": name, "iterations": iterations, "train_seconds": round(train_s, 1), "eval_seconds": round(eval_s, 1),
+        "design": name, "iterations": iterations, "residue_overrides": residue_overrides, "train_seconds": round(train_s, 1), "eval_seconds": round(eval_s, 1),
         "enob_nominal": round(nom["enob"], 3), "enob_mc_median": round(mc["enob_median"], 3),
         "enob_mc_p10_p90": [round(mc["enob_p10"], 3), round(mc["enob_p90"], 3)],
         "enob_calibrated_mc_median": round(cal["enob_median"], 3),
@@ -125,15 +140,20 @@ def main():
     p.add_argument("--instances", type=int, default=100, help="Monte-Carlo chips")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="", help="directory for converters, metrics and plots")
+    p.add_argument("--residue-train-sigma", type=float, default=None,
+                   help="residue blocks: variation-aware training with this conductance sigma (default: the graph's)")
+    p.add_argument("--residue-pvt", type=int, choices=(0, 1), default=None,
+                   help="residue blocks: 1 = PVT-aware (corner-family inverter curves), 0 = nominal (default: the graph's)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     if not args.block and not args.design:
         p.error("nothing to do: give --block and/or --design NAME")
+    overrides = _residue_overrides(args.residue_train_sigma, args.residue_pvt)
     if args.block:
-        bench_blocks(args.iterations)
+        bench_blocks(args.iterations, overrides)
     for name in args.design:
-        bench_design(name, args.iterations, args.instances, args.out)
+        bench_design(name, args.iterations, args.instances, args.out, overrides)
 
 
 if __name__ == "__main__":
