@@ -1,7 +1,8 @@
 """ENOB against the RRAM conductance variation: how precise the cells must be for a design's target.
 
-Why: at the paper's sigma = 0.05 the Monte-Carlo ENOB of the pipelined designs is set by the
-variation rather than by what training reached (nominal chip 6.6-6.9 ENOB, MC median 4.5-5.0).
+Why: at the paper's sigma = 0.05 the pipelined designs lose 1-2 bits of ENOB against their
+nominal chip (README, "Neural-network-inspired ADCs"), so one number mixes two gaps: what training
+reached and what the variation takes.
 Re-evaluating the same trained converter over a grid of sigma shows how fast each design falls
 from its nominal ENOB, and the largest sigma at which its target is still met (none if even the
 nominal chip misses it): the device requirement a design implies.
