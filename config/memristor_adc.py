@@ -163,16 +163,31 @@ def adc(precision: int, range_bits: int, pos: Optional[Tuple[int, int]] = None) 
     return CrossbarConfigV1(dac_bits=8, adc_precision_bits=precision, adc_range_bits=range_bits, per_layer=per_layer)
 
 
+def table_adc_hardware(table: tk.Path, n_bits: int, range_bits: int) -> CrossbarConfigV1:
+    """Crossbar hardware whose column ADCs read a code-transfer table (``adc_kind="nnadc_table"``).
+    The table's n bits span +-2^(r-1) pairs: the grid of a uniform (n - r)+r split, recorded as
+    the nominal precision (the table decides the codes)."""
+    return CrossbarConfigV1(dac_bits=8, adc_precision_bits=n_bits - range_bits, adc_range_bits=range_bits,
+                            adc_kind="nnadc_table", adc_options=(("table", table),))
+
+
 def nnadc_hardware(nnadc: NnadcSettings, range_bits: int) -> Tuple[CrossbarConfigV1, str]:
     """Crossbar hardware whose column ADCs are instances of a trained NNADC (its code-transfer
-    table), and a label. The NNADC's n bits span +-2^(r-1) pairs: the grid of a uniform
-    (n - r)+r split, recorded as the nominal precision (the table decides the codes)."""
-    design = nnadc.designs[nnadc.transfer_table_design]
-    n_bits = design.n_bits
-    table = crossbar_adc_table_job(nnadc).out_table
-    hw = CrossbarConfigV1(dac_bits=8, adc_precision_bits=n_bits - range_bits, adc_range_bits=range_bits,
-                          adc_kind="nnadc_table", adc_options=(("table", table),))
+    table), and a label."""
+    n_bits = nnadc.designs[nnadc.transfer_table_design].n_bits
+    hw = table_adc_hardware(crossbar_adc_table_job(nnadc).out_table, n_bits, range_bits)
     return hw, f"NNADC {nnadc.transfer_table_design} ({n_bits} bit)"
+
+
+def study_model(s: ExperimentSettings) -> Tuple[Data, Recognizer, tk.Path, TuneLmScaleJob]:
+    """What every ADC-study entry runs on, for personal graphs that add entries: the corpus data,
+    the recognizer, the ``study_bits`` QAT checkpoint (fine-tuned from the float model) and its
+    LM tuning on dev (all the default graph's jobs, so they come from the cache)."""
+    data = build_data(s.corpus_preset)
+    rec = Recognizer(data, s)
+    ckpt = train_model(data, s, s.study_bits, init=train_model(data, s, None))
+    tuned = rec.tune(ComputeCtcLogProbsJob(ckpt, data.manifests["dev"]).out_logprobs)
+    return data, rec, ckpt, tuned
 
 
 def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",

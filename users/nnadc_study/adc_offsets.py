@@ -10,10 +10,8 @@ tuning from the cache; WERs go to output/nnadc_study/offset<k>_wer.
 """
 from sisyphus import tk
 
-from config.memristor_adc import ExperimentSettings, Recognizer, build_data, memristor_wers, train_model
-from memristor_asr.crossbar.config import CrossbarConfigV1
+from config.memristor_adc import ExperimentSettings, memristor_wers, study_model, table_adc_hardware
 from memristor_asr.jobs.nnadc import ReferenceAdcTableJob
-from memristor_asr.jobs.training import ComputeCtcLogProbsJob
 
 #: offset magnitudes in codes of the 8-bit converter (0: the ideal converter through the same table path)
 OFFSETS_LSB = (0, 1, 2, 3)
@@ -22,13 +20,8 @@ N_BITS, RANGE_BITS = 8, 4
 
 def py():
     s = ExperimentSettings()
-    data = build_data(s.corpus_preset)
-    rec = Recognizer(data, s)
-    ckpt = train_model(data, s, s.study_bits, init=train_model(data, s, None))
-    tuned = rec.tune(ComputeCtcLogProbsJob(ckpt, data.manifests["dev"]).out_logprobs)
+    data, rec, ckpt, tuned = study_model(s)
     for k in OFFSETS_LSB:
-        table = ReferenceAdcTableJob(N_BITS, offset_lsb=k).out_table
-        hw = CrossbarConfigV1(dac_bits=8, adc_precision_bits=N_BITS - RANGE_BITS, adc_range_bits=RANGE_BITS,
-                              adc_kind="nnadc_table", adc_options=(("table", table),))
+        hw = table_adc_hardware(ReferenceAdcTableJob(N_BITS, offset_lsb=k).out_table, N_BITS, RANGE_BITS)
         wers, _ = memristor_wers(ckpt, data, rec, tuned, hw, s.study_draws)
         tk.register_output(f"nnadc_study/offset{k}_wer", wers[0])
