@@ -77,8 +77,8 @@ def test_fast_noise_std_within_5_percent_of_reference(noise):
 
 
 @pytest.mark.parametrize("noise", ["physical", "paper"])
-def test_bf16_noise_std_within_two_percent_of_fp64_and_unbiased(noise):
-    """The read-noise std product runs in bfloat16: checked against the same sum in float64."""
+def test_noise_std_product_matches_fp64(noise):
+    """The read-noise std product (fp32) against the same sum in float64."""
     q = _qat_layer(300, 40, 5, seed=3)
     cfg = CrossbarConfigV1(read_noise=noise, dac_bits=8)
     xb = CrossbarLinearV1.from_quant_linear(q, cfg, 7, "layer")
@@ -92,8 +92,7 @@ def test_bf16_noise_std_within_two_percent_of_fp64_and_unbiased(noise):
     want = (torch.bmm(c1, xb.r_sum.double()) + 2 * c0.sum(-1, keepdim=True)).sqrt()
     assert std.shape == want.shape == (3, 64, xb.n_planes * 40)  # 300 rows: 3 row tiles
     rel = (std / want - 1).abs()
-    assert float(rel.max()) < 2e-2 and float(rel.mean()) < 3e-3, f"relative std error max {float(rel.max()):.2e}, mean {float(rel.mean()):.2e}"
-    assert abs(float((std / want - 1).mean())) < 1e-3  # no bias: the noise is neither inflated nor shrunk
+    assert float(rel.max()) < 1e-4, f"relative std error max {float(rel.max()):.2e}"
 
 
 def test_noise_is_seeded_and_reseedable():

@@ -38,21 +38,31 @@ class PreAdcHistogram:
         self.overflow = 0
         self._offset = 0  # frames seen since the last sampled one, so sampling runs across batches
 
+    def take_frames(self, n: int) -> slice:
+        """The frames of the next ``n`` that this histogram samples (a slice over the frame
+        axis); advances the sampling position, so sampling runs across batches."""
+        first = (-self._offset) % self.frame_stride
+        self._offset = (self._offset + n) % self.frame_stride
+        return slice(first, None, self.frame_stride)
+
     @torch.no_grad()
-    def update(self, values: torch.Tensor, scale: float = 1.0) -> None:
-        """:param values: [..., frames, columns] (the frame axis is second to last)
-        :param scale: factor to full-scale cell pairs, applied to the sampled values only"""
+    def add(self, values: torch.Tensor, scale: float = 1.0) -> None:
+        """Bin already sampled values (any shape); ``scale`` converts to full-scale cell pairs."""
         v = values.detach()
-        n = v.shape[-2] if v.dim() >= 2 else 1
-        if self.frame_stride > 1 and v.dim() >= 2:
-            first = (-self._offset) % self.frame_stride
-            v = v[..., first::self.frame_stride, :]
-            self._offset = (self._offset + n) % self.frame_stride
         v = v.float() * scale if scale != 1.0 else v.float().contiguous()
         v = v.flatten()
         self.counts += torch.histc(v, self.bins, self.low, self.high).double().cpu()
         self.underflow += int(torch.count_nonzero(v < self.low))
         self.overflow += int(torch.count_nonzero(v > self.high))
+
+    @torch.no_grad()
+    def update(self, values: torch.Tensor, scale: float = 1.0) -> None:
+        """:param values: [..., frames, columns] (the frame axis is second to last)
+        :param scale: factor to full-scale cell pairs, applied to the sampled values only"""
+        v = values.detach()
+        if v.dim() >= 2:
+            v = v[..., self.take_frames(v.shape[-2]), :]
+        self.add(v, scale)
 
     def edges(self) -> torch.Tensor:
         return torch.linspace(self.low, self.high, self.bins + 1, dtype=torch.float64)

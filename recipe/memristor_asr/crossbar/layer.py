@@ -9,9 +9,15 @@ Fast path (:meth:`CrossbarLinearV1.forward`): since ``I(U; r)`` is linear in ``r
 polynomials are shared, a column's mean current is ``sum_i D(V_i) (r_pos - r_neg)_ij`` with
 ``D = P_HHRS - P_LLRS`` and its read-noise variance ``sum_i 2 c_const(V_i) + c_r(V_i)
 (r_pos + r_neg)_ij`` (:func:`~memristor_asr.crossbar.noise.column_variance_coefficients`): two
-batched matrix products per layer; one Gaussian draw per column and row tile. Per-input
-polynomial values come from tables over the DAC's levels. Nothing of size
-[frames, inputs, outputs] is formed.
+matrix products per row tile (fp32, over the tile's real rows only); one Gaussian draw per
+column and row tile. Per-input polynomial values come from tables over the DAC's levels.
+Nothing of size [frames, inputs, outputs] is formed.
+
+On CPU with a uniform ADC the element-wise rest (noise, rounding, clipping, significance,
+sum over row tiles) runs in one fused pass per row tile with counter-based noise
+(:mod:`~memristor_asr.crossbar.fused_adc`): results do not depend on the thread count. Other
+ADC kinds and CUDA take the torch path (:meth:`CrossbarLinearV1.column_currents` and the
+ADC's ``quantize_scaled_``): same distribution, another random stream.
 
 Reference path (:meth:`CrossbarLinearV1.forward_reference`): every cell's current and its own
 noise draw, summed per column (slow; for tests and the benchmark).
@@ -20,7 +26,8 @@ from typing import Dict, Optional
 
 import torch
 
-from memristor_asr.crossbar.adc import make_adc
+from memristor_asr.crossbar import fused_adc
+from memristor_asr.crossbar.adc import UniformAdcV1, make_adc
 from memristor_asr.crossbar.config import CrossbarConfigV1
 from memristor_asr.crossbar.dac import DacV1
 from memristor_asr.crossbar.iv import make_iv
@@ -67,8 +74,8 @@ class CrossbarLinearV1(torch.nn.Module):
         self.register_buffer("significance", torch.tensor(significance, dtype=torch.float32, device=r_diff.device))
         self.register_buffer("r_diff", r_diff)  # [row tiles, tile_rows, P * out]
         self.register_buffer("r_sum", r_sum)  # same shape
-        # bfloat16 copy for the read-noise variance product (see _read_noise_std); not saved
-        self.register_buffer("r_sum_bf16", r_sum.to(torch.bfloat16), persistent=False)
+        n_tiles, tile_rows = r_diff.shape[0], r_diff.shape[1]
+        self.tile_row_counts = [min(tile_rows, in_features - j * tile_rows) for j in range(n_tiles)]
         self.register_buffer("bias", None if bias is None else bias.detach().float().clone().to(r_diff.device))
         self.iv = make_iv(cfg.device_model, cfg.correction_factor, cfg.v_read_max)
         self.noise = read_noise_model(cfg.read_noise)
@@ -76,6 +83,7 @@ class CrossbarLinearV1(torch.nn.Module):
         self.adc = make_adc(cfg)
         self.read_seed = int(read_seed)
         self._gen: Optional[torch.Generator] = None
+        self._calls = 0  # forward calls since the last seed_read_noise: keys the fused path's noise
         self._tables: Dict[torch.device, tuple] = {}
         self.n_clipped = 0
         self.n_adc_outputs = 0
@@ -136,6 +144,7 @@ class CrossbarLinearV1(torch.nn.Module):
         depend on batching or order)."""
         self.read_seed = int(seed)
         self._gen = None
+        self._calls = 0
 
     def _generator(self, device: torch.device) -> torch.Generator:
         if self._gen is None or self._gen.device != device:
@@ -201,16 +210,10 @@ class CrossbarLinearV1(torch.nn.Module):
     def _read_noise_std(self, c0: torch.Tensor, c1: torch.Tensor) -> torch.Tensor:
         """Column read-noise std: ``sqrt(sum_i 2 c0_i + c1_i (r_pos + r_neg)_ij)`` per row tile.
 
-        The product runs in bfloat16 (fp32 accumulation, 8-bit mantissa result): about 3x faster
-        than fp32 on CPUs with bf16 units; the std is off by about 1 % relative at worst (well
-        under 0.3 % on average, unbiased), far below the read-noise model's own uncertainty. The
-        signal (mean) product stays fp32.
-
         :param c0, c1: [N, in] per-input variance coefficients :return: [row tiles, N, P * out]
         """
         const = 2.0 * self._blocks(c0).sum(-1, keepdim=True).transpose(0, 1)  # [nb, N, 1] (pairs: 2 cells)
-        coef = self._blocks(c1).transpose(0, 1).to(torch.bfloat16)  # [nb, N, rows]
-        var = torch.bmm(coef, self.r_sum_bf16).float().add_(const)  # [nb, N, P*out]
+        var = torch.bmm(self._blocks(c1).transpose(0, 1), self.r_sum).add_(const)  # [nb, N, P*out]
         return var.clamp_(min=0).sqrt_()
 
     def column_currents(self, x: torch.Tensor) -> torch.Tensor:
@@ -227,7 +230,56 @@ class CrossbarLinearV1(torch.nn.Module):
             raise ValueError(f"layer {self.name!r}: expected {self.in_features} input features, got {x.shape[-1]}")
         lead = x.shape[:-1]
         flat = x.reshape(-1, self.in_features)
+        self._calls += 1
+        if self.uses_fused_path(flat.device):
+            return self._forward_fused(flat).view(*lead, self.out_features)
         return self._digitize_and_combine(self._column_codes(flat)).view(*lead, self.out_features)
+
+    def uses_fused_path(self, device: torch.device) -> bool:
+        """True where :meth:`forward` runs the fused CPU kernel (uniform ADC, CPU, numba present)."""
+        return device.type == "cpu" and isinstance(self.adc, UniformAdcV1) and fused_adc.available()
+
+    def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+        """Fast path with the fused kernel: per row tile two fp32 matrix products over the
+        tile's real rows, then noise + ADC + significance + tile sum in one pass."""
+        codes, levels = self.dac.codes(x, self.act_scale, self.act_q_max)
+        d_tab, c0_tab, c1_tab = self._level_tables(levels, x.device)
+        idx = codes + levels  # [N, in]
+        d_in = d_tab[idx]  # [N, in]
+        noisy = self.noise is not None
+        if noisy:
+            c1_in = c1_tab[idx]
+            c0_in = c0_tab[idx]
+        n = x.shape[0]
+        cols = self.r_diff.shape[2]
+        y = torch.zeros(n, self.out_features)
+        sig = self.significance.numpy()
+        hist = self.pre_adc_histogram
+        sampled = hist.take_frames(n) if hist is not None else None
+        kept = []
+        v = torch.empty(n, cols)
+        var = torch.empty(n, cols) if noisy else None
+        clipped = 0
+        row0 = 0
+        for j, rows in enumerate(self.tile_row_counts):
+            sl = slice(row0, row0 + rows)
+            row0 += rows
+            torch.mm(d_in[:, sl], self.r_diff[j, :rows], out=v)  # [N, P*out]
+            if noisy:
+                torch.mm(c1_in[:, sl], self.r_sum[j, :rows], out=var)
+                var.add_(2.0 * c0_in[:, sl].sum(1, keepdim=True))  # pairs: 2 cells
+            key = derive_seed(self.read_seed, self._calls, j)
+            clipped += fused_adc.adc_accumulate(v.numpy(), None if var is None else var.numpy(), y.numpy(), sig,
+                                                self.out_features, key, self.adc.precision_bits is not None,
+                                                self.adc.max_code, write_back=sampled is not None)
+            if sampled is not None:
+                kept.append(v[sampled].clone())
+        if sampled is not None and kept:
+            hist.add(torch.stack(kept), scale=self.adc.output_step)
+        self.n_adc_outputs += len(self.tile_row_counts) * n * cols
+        self.n_clipped += clipped
+        y.mul_(self.adc.output_step * self.output_factor)
+        return y if self.bias is None else y.add_(self.bias)
 
     def _digitize_and_combine(self, v: torch.Tensor) -> torch.Tensor:
         """[row tiles, N, P*out] ADC inputs (``I * input_scale``) -> [N, out] layer outputs."""
