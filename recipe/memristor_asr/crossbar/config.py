@@ -44,6 +44,8 @@ class CrossbarConfigV1:
         device_variation: False puts every synaptogen cell at the nominal (mean) cell's states
         cycles_before_programming: random-voltage pulses per cell before programming
         cycling_voltage: cycling pulses are uniform in [-cycling_voltage, +cycling_voltage] [V]
+        cycling_granularity: "cell" (each cell its own random pulse voltage) or "array" (one voltage
+            per pulse for each bitline array of a tile, as SynaptogenML cycles)
         set_voltage: programming SET pulse for cells that encode a 1 [V]
         reset_voltage: full RESET pulse applied to every cell before the SET [V]
         var_order: order of Synaptogen's cycle-to-cycle VAR process
@@ -65,6 +67,7 @@ class CrossbarConfigV1:
     device_variation: bool = True
     cycles_before_programming: int = 0
     cycling_voltage: float = 2.0
+    cycling_granularity: str = "cell"
     set_voltage: float = -2.0
     reset_voltage: float = 2.0
     var_order: int = 10
@@ -72,7 +75,7 @@ class CrossbarConfigV1:
 
     #: fields added after V1 was first used, with their default: left out of the Sisyphus hash
     #: while they hold that default, so existing job ids stay valid (add new fields here)
-    HASH_EXCLUDE_DEFAULTS: ClassVar[Dict[str, Any]] = {}
+    HASH_EXCLUDE_DEFAULTS: ClassVar[Dict[str, Any]] = {"cycling_granularity": "cell"}
 
     def __post_init__(self):
         self.per_layer = self._normalise_overrides(self.per_layer)
@@ -156,6 +159,8 @@ class CrossbarConfigV1:
             raise CrossbarConfigError(f"set_voltage must be negative (SET happens at U <= U_SET < 0), got {self.set_voltage!r}")
         if self.read_noise not in ("physical", "paper", "off"):
             raise CrossbarConfigError(f"read_noise must be 'physical', 'paper' or 'off', got {self.read_noise!r}")
+        if self.cycling_granularity not in ("cell", "array"):
+            raise CrossbarConfigError(f"cycling_granularity must be 'cell' or 'array', got {self.cycling_granularity!r}")
         if self.device_model not in ("synaptogen", "ideal"):
             raise CrossbarConfigError(f"device_model must be 'synaptogen' or 'ideal', got {self.device_model!r}")
         if not isinstance(self.device_variation, bool):
@@ -172,4 +177,5 @@ class CrossbarConfigV1:
             f"{self.adc_kind} p={self.adc_precision_bits} r={self.adc_range_bits}"
         return (f"DAC {self.dac_bits or 'ideal'} bit, ADC {adc}, tiles {self.tile_rows}x{self.tile_cols}, "
                 f"noise {self.read_noise}, device {self.device_model}{'' if self.device_variation else ' (nominal)'}, "
-                f"{self.cycles_before_programming} cycles" + (f", {len(self.per_layer)} layer overrides" if self.per_layer else ""))
+                f"{self.cycles_before_programming} cycles"
+                + (f" per {self.cycling_granularity}" if self.cycles_before_programming else "") + (f", {len(self.per_layer)} layer overrides" if self.per_layer else ""))

@@ -5,7 +5,12 @@
   carrying the sign: plane values are -1, 0, +1.
 - Differential pairs: +1 = (LRS, HRS), -1 = (HRS, LRS), 0 = (HRS, HRS) on the (positive,
   negative) bitlines. Programming is binary: optional random-voltage cycling, a full RESET of
-  every cell, then a SET pulse on the cells that encode a 1.
+  every cell, then a SET pulse on the cells that encode a 1. Cycling pulses are uniform in
+  ``[-cycling_voltage, cycling_voltage]``, either one voltage per cell and pulse
+  (``cycling_granularity="cell"``, the default) or one per pulse for each bitline array of a tile
+  (``"array"``: the positive and the negative array of a tile each get their own draw, as
+  SynaptogenML's ``TiledMemristorLinear.init_from_linear_quant`` applies
+  ``np.random.uniform(-2.0, 2.0)`` to a whole ``CellArrayCPU``).
 - Tiles: each plane is cut into tiles of at most ``tile_rows x tile_cols`` pairs. A tile is one
   physical array and gets its own seed, derived from (draw seed, layer name, plane, tile row,
   tile column), so a draw is bit-reproducible whatever order or batch the tiles are simulated in.
@@ -26,11 +31,15 @@ from memristor_asr.crossbar.config import CrossbarConfigV1
 from memristor_asr.crossbar.iv import IVModel
 from memristor_asr.crossbar.params import load_synaptogen_params
 
-__all__ = ["derive_seed", "n_planes_for", "bit_planes", "ProgrammedStatesV1", "program_planes", "DEFAULT_MAX_CELLS_PER_CHUNK"]
+__all__ = ["derive_seed", "n_planes_for", "bit_planes", "ProgrammedStatesV1", "program_planes",
+           "DEFAULT_MAX_CELLS_PER_CHUNK", "CYCLING_GRANULARITIES"]
 
 _log = logging.getLogger(__name__)
 
 DEFAULT_MAX_CELLS_PER_CHUNK = 1 << 20  # ~0.4 GB of transient cell state
+
+#: how cycling pulses are drawn: one voltage per cell, or one per bitline array of a tile
+CYCLING_GRANULARITIES = ("cell", "array")
 
 
 def derive_seed(*parts) -> int:
@@ -83,7 +92,8 @@ def _tile_grid(n: int, size: int) -> List[Tuple[int, int]]:
 @torch.no_grad()
 def program_planes(planes: torch.Tensor, cfg: CrossbarConfigV1, iv: IVModel, seed: int, layer_name: str,
                    device: Optional[torch.device] = None,
-                   max_cells_per_chunk: int = DEFAULT_MAX_CELLS_PER_CHUNK) -> ProgrammedStatesV1:
+                   max_cells_per_chunk: int = DEFAULT_MAX_CELLS_PER_CHUNK,
+                   cycling_granularity: Optional[str] = None) -> ProgrammedStatesV1:
     """Program every plane of one layer onto differential crossbar tiles.
 
     :param planes: [P, in, out] in {-1, 0, 1}
@@ -91,8 +101,15 @@ def program_planes(planes: torch.Tensor, cfg: CrossbarConfigV1, iv: IVModel, see
     :param iv: the I-V model (its nominal states are used without device variation)
     :param seed: the draw seed; tile seeds derive from it and ``layer_name``
     :param device: where to simulate and store (default: the planes' device)
+    :param cycling_granularity: "cell" or "array" (see the module docstring); None: the config's
+        ``cycling_granularity`` if it has one, else "cell" (today's procedure)
     :return: the states the fast path needs
     """
+    if cycling_granularity is None:
+        cycling_granularity = getattr(cfg, "cycling_granularity", "cell")
+    if cycling_granularity not in CYCLING_GRANULARITIES:
+        raise ValueError(f"program_planes({layer_name!r}): cycling_granularity must be one of "
+                         f"{CYCLING_GRANULARITIES}, got {cycling_granularity!r}")
     device = torch.device(device) if device is not None else planes.device
     n_planes, n_in, n_out = planes.shape
     row_tiles = _tile_grid(n_in, cfg.tile_rows)
@@ -131,7 +148,11 @@ def program_planes(planes: torch.Tensor, cfg: CrossbarConfigV1, iv: IVModel, see
             masks += [(v == 1).flatten(), (v == -1).flatten()]  # positive cells, then negative cells
         cells = Cells.from_segments(sizes, seeds, device=device, params=params)
         for _ in range(cfg.cycles_before_programming):
-            cells.apply_voltage(cells.uniform(-cfg.cycling_voltage, cfg.cycling_voltage))
+            if cycling_granularity == "cell":
+                u = cells.uniform(-cfg.cycling_voltage, cfg.cycling_voltage)
+            else:  # one pulse per bitline array: each tile segment is (positive cells, negative cells)
+                u = cells.group_uniform(-cfg.cycling_voltage, cfg.cycling_voltage, groups_per_segment=2)
+            cells.apply_voltage(u)
         cells.apply_voltage(cfg.reset_voltage)
         set_mask = torch.cat(masks)
         cells.apply_voltage(torch.where(set_mask, cfg.set_voltage, 0.0))
