@@ -1,11 +1,12 @@
-"""What several jobs share: resource arguments kept out of job ids, task logging, JSON outputs."""
+"""What several jobs share: resource arguments kept out of job ids, task logging, JSON outputs,
+resolving Sisyphus paths and variables inside nested arguments."""
 import json
 import logging
 import sys
 
-from sisyphus import Job
+from sisyphus import Job, tk
 
-__all__ = ["RESOURCE_ARGS", "ResourceArgsJob", "log_to_stdout", "write_json"]
+__all__ = ["RESOURCE_ARGS", "ResourceArgsJob", "log_to_stdout", "write_json", "resolve"]
 
 #: constructor arguments that only set engine requirements; they never change a job's result
 RESOURCE_ARGS = ("num_workers", "cpu_rqmt", "mem_rqmt", "time_rqmt", "gpu_rqmt")
@@ -38,3 +39,16 @@ def write_json(path: str, obj) -> None:
     with atomic_write(path) as f:
         json.dump(obj, f, indent=1)
         f.write("\n")
+
+
+def resolve(x):
+    """Replace every tk.Variable by its value and tk.Path by its location, through lists/tuples/dicts."""
+    if isinstance(x, tk.Variable):
+        return resolve(x.get())
+    if isinstance(x, tk.Path):
+        return x.get_path()
+    if isinstance(x, dict):
+        return {k: resolve(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(resolve(v) for v in x)
+    return x

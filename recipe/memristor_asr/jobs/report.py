@@ -14,18 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 from sisyphus import Job, Task, tk
 
-
-def _resolve(x):
-    """Replace every tk.Variable by its value and tk.Path by its location, through lists/tuples/dicts."""
-    if isinstance(x, tk.Variable):
-        return _resolve(x.get())
-    if isinstance(x, tk.Path):
-        return x.get_path()
-    if isinstance(x, dict):
-        return {k: _resolve(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return type(x)(_resolve(v) for v in x)
-    return x
+from memristor_asr.jobs.common import resolve as _resolve
 
 
 class WerReportJob(Job):
