@@ -15,22 +15,25 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from sisyphus import tk
 
 from memristor_asr.crossbar.config import CrossbarConfigV1
+from memristor_asr.crossbar.regimes import apply_regime
 from memristor_asr.data.embedded import embedded_corpus_preset
 from memristor_asr.decoding.search_config import SearchConfigV1
 from memristor_asr.jobs.corpus import BuildEmbeddedCorpusJob, CorpusStatisticsJob, ManifestToStmJob
-from memristor_asr.jobs.crossbar import SimulateCrossbarLogProbsJob
+from memristor_asr.jobs.crossbar import CrossbarCellStatisticsJob, EstimateCorrectionFactorJob, SimulateCrossbarLogProbsJob
 from memristor_asr.jobs.features import ComputeFeatureStatsJob
 from memristor_asr.jobs.lexicon import CmuDictLexiconJob
 from memristor_asr.jobs.lm import BibleLmTextJob, ComputePerplexityJob, TrainKenLmJob
 from memristor_asr.jobs.recognition import RecognizeCtcJob, TuneLmScaleJob
 from memristor_asr.jobs.report import WerReportJob
 from memristor_asr.jobs.scoring import AggregateWerJob, ScliteScoringJob
+from memristor_asr.jobs.significance import SeedClaimsReportJob
 from memristor_asr.jobs.training import ComputeCtcLogProbsJob, QuantizePtqJob, TrainQatConformerJob
 from memristor_asr.quant.config import QuantConfigV1
 from memristor_asr.training.lr_schedule import OneCycleConfigV1
 from memristor_asr.training.trainer import TrainConfigV1
 
 from config.nnadc import NnadcSettings, crossbar_adc_table_job
+from config.seed_claims import Results, seed_claims
 
 #: the positional-encoding projection of relative-position attention (its own ADC in the study)
 POS_PROJECTION = "*.linear_pos"
@@ -43,25 +46,38 @@ class ExperimentSettings:
     Attributes:
         corpus_preset: embedded corpus preset ("default" or "miniature" for tests)
         profile: model size profile ("demo" or "paper")
-        train_config: training from scratch (the float model, and QAT models without a float twin)
+        train_config: training from scratch (the float model, and QAT models trained from scratch)
         finetune_config: QAT fine-tuning, starting from the float model's weights
+        qat_recipe: how the Table 2/3 QAT models are trained: "finetune" (from the float model,
+            ``finetune_config``) or "scratch" (observers and fake quantization from the first step,
+            ``train_config``, as the papers do)
         qat_bits: weight bits of the QAT (and PTQ) models (Table 2)
         memristor_bits: QAT models executed on crossbars (Table 3)
         table3_adcs: (precision, range) ADC splits of Table 3
         num_draws: device draws per memristor configuration (Table 3)
+        regimes: hardware regimes (``memristor_asr.crossbar.regimes``) Table 3 and the ADC study
+            run under; the first one is the reference regime (and the NNADC entry's)
+        other_regime_bits, other_regime_adcs, other_regime_nopos_adcs, other_regime_pos_adcs: the
+            subsets of ``memristor_bits``, ``study_adcs``, ``study_nopos_adcs``, ``study_pos_adcs``
+            that the regimes after the first run (None: all); a cycled regime's draw costs ~3x a
+            physical one, so py() runs the comparisons of the seed claims only
         study_bits: weight bits of the ADC-study models (with / without rel-pos encoding)
-        study_adcs: global ADC sweep of the study
+        study_recipe: training recipe of both study models ("finetune": each from a float model
+            with the same positional encoding; "scratch": QAT from scratch), the same for both so
+            the pos-enc comparison is not confounded by the recipe
+        study_adcs: global ADC sweep of the study (rel-pos model)
+        study_nopos_adcs: global ADC sweep of the model without positional encoding
         study_pos_adcs: ADCs of the positional-encoding projection only (rest at base 4+4)
         study_draws: device draws per study configuration
         study_nnadc: the NNADC (``NnadcSettings.transfer_table_design``, with its Monte-Carlo
             instances) used as every column's ADC in one study entry; None: no such entry
         study_nnadc_range_bits: input range of that NNADC, +-2^(r-1) full-scale pairs
+        device_statistics: also run the single-pair statistics and correction-factor jobs
         search: decoding settings (LM weight and word score are tuned on dev per model)
     """
 
     corpus_preset: str = "default"
     profile: str = "demo"
-    # sizes fit the 60-minute budget on 2 CPU cores (README: "Results of the default experiment")
     # 30-s batches (~290 steps per epoch) at peak lr 1e-3: float 10.5 % test WER after 9 epochs,
     # where 60-s batches at 8e-4 gave 15.4 % (they spent two epochs on the all-blank plateau)
     train_config: TrainConfigV1 = field(default_factory=lambda: TrainConfigV1(
@@ -69,19 +85,53 @@ class ExperimentSettings:
     finetune_config: TrainConfigV1 = field(default_factory=lambda: TrainConfigV1(
         num_epochs=1, max_batch_seconds=60.0,
         schedule=OneCycleConfigV1(peak_lr=3e-4, initial_factor=0.3, warmup_fraction=0.1)))
+    qat_recipe: str = "finetune"
     qat_bits: Tuple[float, ...] = (8, 6, 5, 4, 3, 2)
-    memristor_bits: Tuple[float, ...] = (8, 5, 4, 3)
+    # sized for the 60-minute budget of py() on 2 CPU cores; seed_study() runs the full study
+    memristor_bits: Tuple[float, ...] = (8, 3)
     table3_adcs: Tuple[Tuple[int, int], ...] = ((8, 8), (4, 4))
-    num_draws: int = 10
+    num_draws: int = 5
+    regimes: Tuple[str, ...] = ("physical", "synaptogenml")
+    other_regime_bits: Optional[Tuple[float, ...]] = (3,)
+    other_regime_adcs: Optional[Tuple[Tuple[int, int], ...]] = ((4, 4), (4, 8))
+    other_regime_nopos_adcs: Optional[Tuple[Tuple[int, int], ...]] = ((4, 4),)
+    other_regime_pos_adcs: Optional[Tuple[Tuple[int, int], ...]] = ((4, 8),)
     study_bits: float = 4
-    study_adcs: Tuple[Tuple[int, int], ...] = ((2, 6), (3, 5), (4, 4), (4, 8), (8, 8), (6, 6), (8, 4))
-    study_pos_adcs: Tuple[Tuple[int, int], ...] = ((0, 8), (1, 7), (2, 6), (3, 5), (4, 8))
-    study_draws: int = 1
+    study_recipe: str = "finetune"
+    study_adcs: Tuple[Tuple[int, int], ...] = ((2, 6), (4, 4), (4, 8), (8, 4))
+    study_nopos_adcs: Tuple[Tuple[int, int], ...] = ((4, 4), (4, 8))
+    study_pos_adcs: Tuple[Tuple[int, int], ...] = ((2, 6), (4, 8))
+    study_draws: int = 3
     study_nnadc: Optional[NnadcSettings] = field(default_factory=NnadcSettings)
     study_nnadc_range_bits: int = 4
+    device_statistics: bool = True
     search: SearchConfigV1 = field(default_factory=lambda: SearchConfigV1(beam_size=50))
     lm_weights: Tuple[float, ...] = (1.0, 2.0, 3.0)
     word_scores: Tuple[float, ...] = (-1.0, 0.0, 1.0)
+
+    def __post_init__(self):
+        for name in ("qat_recipe", "study_recipe"):
+            if getattr(self, name) not in RECIPES:
+                raise ValueError(f"ExperimentSettings.{name} must be one of {RECIPES}, got {getattr(self, name)!r}")
+        if not self.regimes:
+            raise ValueError("ExperimentSettings.regimes: give at least one hardware regime")
+        for r in self.regimes:
+            apply_regime(CrossbarConfigV1(), r)  # unknown names fail here, listing the known ones
+
+
+def seed_study_settings() -> ExperimentSettings:
+    """Everything the seed claims ask for: Table 3 at 8/5/4/3 bits with 10 draws, the full ADC
+    sweep under both regimes with 3 draws, both study models QAT from scratch (the papers' recipe)."""
+    return ExperimentSettings(
+        memristor_bits=(8, 5, 4, 3), num_draws=10, study_recipe="scratch", other_regime_bits=None,
+        other_regime_adcs=None, other_regime_nopos_adcs=None, other_regime_pos_adcs=None,
+        study_adcs=((2, 6), (3, 5), (4, 4), (4, 8), (8, 8), (6, 6), (8, 4)),
+        study_nopos_adcs=((2, 6), (3, 5), (4, 4), (4, 8), (8, 8), (6, 6), (8, 4)),
+        study_pos_adcs=((0, 8), (1, 7), (2, 6), (3, 5), (4, 8)))
+
+
+#: training recipes of QAT models (``ExperimentSettings.qat_recipe`` / ``study_recipe``)
+RECIPES = ("finetune", "scratch")
 
 
 @dataclass
@@ -121,9 +171,32 @@ def train_model(data: Data, s: ExperimentSettings, bits: Optional[float], pos_en
                                model_overrides={"pos_encoding": pos_encoding}, feature_stats=data.feature_stats,
                                init_checkpoint=init)
     name = f"models/{'float' if bits is None else f'qat{bits:g}bit'}-{pos_encoding}pos"
+    if bits is not None and init is None:
+        name += "-scratch"
     job.add_alias(name)
     tk.register_output(f"{name}/learning_curve.png", job.out_learning_curve)
     return job.out_checkpoint
+
+
+def train_qat(data: Data, s: ExperimentSettings, bits: float, recipe: str, pos_encoding: str = "rel") -> tk.Path:
+    """A QAT model by recipe: "finetune" (1 epoch from the float model of the same positional
+    encoding) or "scratch" (QAT from the first step, the float model's schedule)."""
+    if recipe == "scratch":
+        return train_model(data, s, bits, pos_encoding)
+    return train_model(data, s, bits, pos_encoding, init=train_model(data, s, None, pos_encoding))
+
+
+@dataclass
+class Draws:
+    """One evaluated system: per device draw (one entry for a digital system) its WER, its sclite
+    report directory (per-utterance errors, for the paired tests) and its clipping report."""
+
+    wers: List[tk.Variable]
+    reports: List[tk.Path]
+    clipping: List[tk.Path] = field(default_factory=list)
+
+    def aggregate(self) -> tk.Variable:
+        return AggregateWerJob(self.wers).out_values
 
 
 class Recognizer:
@@ -136,31 +209,46 @@ class Recognizer:
         return TuneLmScaleJob(dev_logprobs, self.data.stm["dev"], self.s.search, self.data.lexicon, self.data.lm,
                               lm_weights=list(self.s.lm_weights), word_scores=list(self.s.word_scores))
 
-    def wer(self, logprobs: tk.Path, tuned: TuneLmScaleJob, split: str = "test") -> tk.Variable:
+    def score(self, logprobs: tk.Path, tuned: TuneLmScaleJob, split: str = "test") -> ScliteScoringJob:
         rec = RecognizeCtcJob(logprobs, self.s.search, lexicon=self.data.lexicon, lm=self.data.lm,
                               tokens=self.data.tokens, lm_weight=tuned.out_lm_weight, word_score=tuned.out_word_score,
                               num_workers=1)
-        return ScliteScoringJob(self.data.stm[split], rec.out_ctm, hyp_text=rec.out_text).out_wer
+        return ScliteScoringJob(self.data.stm[split], rec.out_ctm, hyp_text=rec.out_text)
+
+    def wer(self, logprobs: tk.Path, tuned: TuneLmScaleJob, split: str = "test") -> tk.Variable:
+        return self.score(logprobs, tuned, split).out_wer
+
+
+def memristor_draws(checkpoint: tk.Path, data: Data, rec: Recognizer, tuned: TuneLmScaleJob,
+                    hw: CrossbarConfigV1, draws: int) -> Draws:
+    """Every device draw (seeds 1..draws) of one hardware configuration."""
+    out = Draws([], [], [])
+    for seed in range(1, draws + 1):
+        # one thread per job, two jobs side by side: faster than 2-thread torch on a 2-core machine
+        sim = SimulateCrossbarLogProbsJob(checkpoint, data.manifests["test"], hw, seed=seed, cpu_rqmt=1)
+        sc = rec.score(sim.out_logprobs, tuned)
+        out.wers.append(sc.out_wer)
+        out.reports.append(sc.out_report_dir)
+        out.clipping.append(sim.out_clipping)
+    return out
 
 
 def memristor_wers(checkpoint: tk.Path, data: Data, rec: Recognizer, tuned: TuneLmScaleJob,
                    hw: CrossbarConfigV1, draws: int) -> Tuple[List[tk.Variable], tk.Path]:
     """WER of each device draw (seeds 1..draws) and the first draw's clipping report."""
-    wers, clipping = [], None
-    for seed in range(1, draws + 1):
-        # one thread per job, two jobs side by side: faster than 2-thread torch on a 2-core machine
-        sim = SimulateCrossbarLogProbsJob(checkpoint, data.manifests["test"], hw, seed=seed, cpu_rqmt=1)
-        wers.append(rec.wer(sim.out_logprobs, tuned))
-        clipping = clipping or sim.out_clipping
-    return wers, clipping
+    d = memristor_draws(checkpoint, data, rec, tuned, hw, draws)
+    return d.wers, d.clipping[0]
 
 
-def adc(precision: int, range_bits: int, pos: Optional[Tuple[int, int]] = None) -> CrossbarConfigV1:
-    """Crossbar hardware with a global ADC split, optionally another split for the pos-enc projection."""
+def adc(precision: int, range_bits: int, pos: Optional[Tuple[int, int]] = None,
+        regime: str = "physical") -> CrossbarConfigV1:
+    """Crossbar hardware of a regime with a global ADC split, optionally another split for the
+    pos-enc projection (the "physical" regime is the plain default config: its job ids predate regimes)."""
     per_layer = ()
     if pos is not None:
         per_layer = ((POS_PROJECTION, {"adc_precision_bits": pos[0], "adc_range_bits": pos[1]}),)
-    return CrossbarConfigV1(dac_bits=8, adc_precision_bits=precision, adc_range_bits=range_bits, per_layer=per_layer)
+    hw = CrossbarConfigV1(dac_bits=8, adc_precision_bits=precision, adc_range_bits=range_bits, per_layer=per_layer)
+    return apply_regime(hw, regime)
 
 
 def table_adc_hardware(table: tk.Path, n_bits: int, range_bits: int) -> CrossbarConfigV1:
@@ -179,15 +267,26 @@ def nnadc_hardware(nnadc: NnadcSettings, range_bits: int) -> Tuple[CrossbarConfi
     return hw, f"NNADC {nnadc.transfer_table_design} ({n_bits} bit)"
 
 
-def study_model(s: ExperimentSettings) -> Tuple[Data, Recognizer, tk.Path, TuneLmScaleJob]:
+def study_model(s: ExperimentSettings, pos_encoding: str = "rel") -> Tuple[Data, Recognizer, tk.Path, TuneLmScaleJob]:
     """What every ADC-study entry runs on, for personal graphs that add entries: the corpus data,
-    the recognizer, the ``study_bits`` QAT checkpoint (fine-tuned from the float model) and its
-    LM tuning on dev (all the default graph's jobs, so they come from the cache)."""
+    the recognizer, the ``study_bits`` QAT checkpoint (``study_recipe``) and its LM tuning on dev
+    (all the default graph's jobs, so they come from the cache)."""
     data = build_data(s.corpus_preset)
     rec = Recognizer(data, s)
-    ckpt = train_model(data, s, s.study_bits, init=train_model(data, s, None))
+    ckpt = train_qat(data, s, s.study_bits, s.study_recipe, pos_encoding)
     tuned = rec.tune(ComputeCtcLogProbsJob(ckpt, data.manifests["dev"]).out_logprobs)
     return data, rec, ckpt, tuned
+
+
+def _regime_tag(regime: str) -> str:
+    return "" if regime == "physical" else f" [{regime}]"
+
+
+def _in_scope(s: ExperimentSettings, regime: str, items: Sequence, subset: Optional[Sequence]) -> list:
+    """``items`` for the reference regime; for the others only those in ``subset`` (None: all)."""
+    if regime == s.regimes[0] or subset is None:
+        return list(items)
+    return [x for x in items if x in subset]
 
 
 def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
@@ -197,53 +296,75 @@ def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
     rec = Recognizer(data, s)
     rows: List[dict] = []
     clipping: Dict[str, tk.Path] = {}
+    res = Results()
 
-    def digital(ckpt: tk.Path) -> Tuple[tk.Variable, TuneLmScaleJob]:
+    def digital(ckpt: tk.Path) -> Tuple[Draws, TuneLmScaleJob]:
         tuned = rec.tune(ComputeCtcLogProbsJob(ckpt, data.manifests["dev"]).out_logprobs)
-        return rec.wer(ComputeCtcLogProbsJob(ckpt, data.manifests["test"]).out_logprobs, tuned), tuned
+        sc = rec.score(ComputeCtcLogProbsJob(ckpt, data.manifests["test"]).out_logprobs, tuned)
+        return Draws([sc.out_wer], [sc.out_report_dir]), tuned
 
     # Table 2: float, PTQ and QAT, digital
     float_ckpt = train_model(data, s, None)
-    float_wer, _ = digital(float_ckpt)
-    rows.append({"system": "float", "bits": None, "adc": None, "wer": float_wer})
-    qat = {}
+    res.digital["float", None] = digital(float_ckpt)[0]
+    rows.append({"system": "float", "bits": None, "adc": None, "wer": res.digital["float", None].wers[0]})
+    qat, qat_tuned = {}, {}
     for bits in s.qat_bits:
-        qat[bits] = train_model(data, s, bits, init=float_ckpt)
-        wer, tuned = digital(qat[bits])
-        rows.append({"system": "QAT", "bits": float(bits), "adc": None, "wer": wer})
+        qat[bits] = train_qat(data, s, bits, s.qat_recipe)
+        res.digital["QAT", bits], qat_tuned[bits] = digital(qat[bits])
+        rows.append({"system": "QAT", "bits": float(bits), "adc": None, "wer": res.digital["QAT", bits].wers[0]})
         ptq = QuantizePtqJob(float_ckpt, data.manifests["train"], data.lexicon, data.tokens,
                              quant=QuantConfigV1(weight_bits=bits)).out_checkpoint
-        rows.append({"system": "PTQ", "bits": float(bits), "adc": None, "wer": digital(ptq)[0]})
-        # Table 3: the QAT models on crossbars, 10 device draws
-        if bits in s.memristor_bits:
-            for p, r in s.table3_adcs:
-                wers, clip = memristor_wers(qat[bits], data, rec, tuned, adc(p, r), s.num_draws)
-                rows.append({"system": "memristor", "bits": float(bits), "adc": (p, r),
-                             "wer": AggregateWerJob(wers).out_values})
-                clipping[f"{bits:g}bit ADC {p}+{r}"] = clip
+        res.digital["PTQ", bits] = digital(ptq)[0]
+        rows.append({"system": "PTQ", "bits": float(bits), "adc": None, "wer": res.digital["PTQ", bits].wers[0]})
 
-    # ADC study: with and without relative positional encoding, global sweep and pos-enc-only ADC
+    # Table 3: the QAT models on crossbars, num_draws device draws, under every regime
+    for regime in s.regimes:
+        for bits in _in_scope(s, regime, s.memristor_bits, s.other_regime_bits):
+            for p, r in s.table3_adcs:
+                d = memristor_draws(qat[bits], data, rec, qat_tuned[bits], adc(p, r, regime=regime), s.num_draws)
+                res.table3[regime, bits, (p, r)] = d
+                rows.append({"system": "memristor" + _regime_tag(regime), "bits": float(bits), "adc": (p, r),
+                             "wer": d.aggregate()})
+                clipping[f"{bits:g}bit ADC {p}+{r}{_regime_tag(regime)}"] = d.clipping[0]
+
+    # ADC study: models with and without relative positional encoding (same recipe), global sweep
+    # and pos-enc-only ADC, under every regime
+    study = {}
     for pos_enc in ("rel", "none"):
-        ckpt = qat[s.study_bits] if pos_enc == "rel" and s.study_bits in qat else train_model(data, s, s.study_bits, pos_enc)
-        tuned = digital(ckpt)[1]
-        for p, r in list(s.study_adcs) + list(extra_study_adcs):
-            wers, clip = memristor_wers(ckpt, data, rec, tuned, adc(p, r), s.study_draws)
-            rows.append({"system": f"memristor {pos_enc}-pos", "bits": float(s.study_bits), "adc": (p, r),
-                         "wer": AggregateWerJob(wers).out_values, "note": "study"})
-            clipping[f"{pos_enc}-pos ADC {p}+{r}"] = clip
-        if pos_enc == "rel":
-            for p, r in list(s.study_pos_adcs) + list(extra_pos_adcs):
-                wers, clip = memristor_wers(ckpt, data, rec, tuned, adc(4, 4, pos=(p, r)), s.study_draws)
-                rows.append({"system": "memristor rel-pos, pos-proj ADC", "bits": float(s.study_bits),
-                             "adc": (p, r), "wer": AggregateWerJob(wers).out_values, "note": "rest at 4+4"})
-                clipping[f"rel-pos pos-proj ADC {p}+{r}"] = clip
-            if s.study_nnadc is not None:
-                hw, label = nnadc_hardware(s.study_nnadc, s.study_nnadc_range_bits)
-                wers, clip = memristor_wers(ckpt, data, rec, tuned, hw, s.study_draws)
-                rows.append({"system": f"memristor rel-pos, {label}", "bits": float(s.study_bits),
-                             "adc": (hw.adc_precision_bits, hw.adc_range_bits), "wer": AggregateWerJob(wers).out_values,
-                             "note": "NNADC as every column's ADC; adc = the uniform split with the same grid"})
-                clipping[f"rel-pos {label}"] = clip
+        ckpt = qat[s.study_bits] if (pos_enc == "rel" and s.study_recipe == s.qat_recipe and s.study_bits in qat) \
+            else train_qat(data, s, s.study_bits, s.study_recipe, pos_enc)
+        res.digital[f"study {pos_enc}-pos", s.study_bits], tuned = digital(ckpt)
+        rows.append({"system": f"QAT {pos_enc}-pos (study)", "bits": float(s.study_bits), "adc": None,
+                     "wer": res.digital[f"study {pos_enc}-pos", s.study_bits].wers[0], "note": s.study_recipe})
+        study[pos_enc] = (ckpt, tuned)
+    for regime in s.regimes:
+        tag = _regime_tag(regime)
+        for pos_enc, splits in (("rel", _in_scope(s, regime, list(s.study_adcs) + list(extra_study_adcs),
+                                                  s.other_regime_adcs)),
+                                ("none", _in_scope(s, regime, s.study_nopos_adcs, s.other_regime_nopos_adcs))):
+            ckpt, tuned = study[pos_enc]
+            for p, r in splits:
+                d = memristor_draws(ckpt, data, rec, tuned, adc(p, r, regime=regime), s.study_draws)
+                res.study[regime, pos_enc, (p, r), None] = d
+                rows.append({"system": f"memristor {pos_enc}-pos{tag}", "bits": float(s.study_bits), "adc": (p, r),
+                             "wer": d.aggregate(), "note": "study"})
+                clipping[f"{pos_enc}-pos ADC {p}+{r}{tag}"] = d.clipping[0]
+        ckpt, tuned = study["rel"]
+        for p, r in _in_scope(s, regime, list(s.study_pos_adcs) + list(extra_pos_adcs), s.other_regime_pos_adcs):
+            d = memristor_draws(ckpt, data, rec, tuned, adc(4, 4, pos=(p, r), regime=regime), s.study_draws)
+            res.study[regime, "rel", (4, 4), (p, r)] = d
+            rows.append({"system": f"memristor rel-pos, pos-proj ADC{tag}", "bits": float(s.study_bits),
+                         "adc": (p, r), "wer": d.aggregate(), "note": "rest at 4+4"})
+            clipping[f"rel-pos pos-proj ADC {p}+{r}{tag}"] = d.clipping[0]
+    if s.study_nnadc is not None:
+        ckpt, tuned = study["rel"]
+        hw, label = nnadc_hardware(s.study_nnadc, s.study_nnadc_range_bits)
+        d = memristor_draws(ckpt, data, rec, tuned, hw, s.study_draws)
+        res.nnadc = d
+        rows.append({"system": f"memristor rel-pos, {label}", "bits": float(s.study_bits),
+                     "adc": (hw.adc_precision_bits, hw.adc_range_bits), "wer": d.aggregate(),
+                     "note": "NNADC as every column's ADC; adc = the uniform split with the same grid"})
+        clipping[f"rel-pos {label}"] = d.clipping[0]
 
     report = WerReportJob(rows, clipping=clipping, title="Memristor ASR (embedded corpus)")
     report.add_alias(f"{prefix}/report")
@@ -251,8 +372,24 @@ def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
         out = getattr(report, f"out_{name}")
         if out is not None:
             tk.register_output(f"{prefix}/{out.path}", out)
+    claims = SeedClaimsReportJob(seed_claims(res, s), title="Seed claims (embedded corpus)")
+    claims.add_alias(f"{prefix}/seed_claims")
+    tk.register_output(f"{prefix}/seed_claims.md", claims.out_claims_md)
+    tk.register_output(f"{prefix}/seed_claims.json", claims.out_claims_json)
+    tk.register_output(f"{prefix}/comparisons.md", claims.out_comparisons_md)
+    if s.device_statistics:
+        cells = CrossbarCellStatisticsJob()
+        tk.register_output(f"{prefix}/device/cell_statistics.txt", cells.out_report)
+        tk.register_output(f"{prefix}/device/cell_statistics.json", cells.out_json)
+        tk.register_output(f"{prefix}/device/correction_factor.json", EstimateCorrectionFactorJob().out_report)
     return report
 
 
 def py():
+    """The default experiment (fits 60 minutes on 2 CPU cores; README states the measured time)."""
     build_experiment(ExperimentSettings())
+
+
+def seed_study():
+    """The full seed study (:func:`seed_study_settings`): ``sis manager config/memristor_adc.seed_study``."""
+    build_experiment(seed_study_settings(), prefix="seed_study")
