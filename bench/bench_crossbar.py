@@ -180,23 +180,30 @@ def bench_model(seconds: float, bits: float, repeats: int) -> dict:
             "ms_per_frame_simulated": 1000 * t_sim / frames, "ms_per_frame_crossbar_layers": 1000 * t_xbar / frames}
 
 
-def bench_demo_histograms(seconds: float, repeats: int) -> dict:
-    """The demo model (4 x 144, 4-bit) as a simulation job runs it: without pre-ADC histograms,
-    histogramming every frame, and every 8th frame (what ``SimulateCrossbarLogProbsJob`` does)."""
-    from memristor_asr.crossbar import enable_pre_adc_histograms
-    from memristor_asr.jobs.crossbar import HISTOGRAM_FRAME_STRIDE
+def demo_model(seconds: float, bits: float):
+    """The demo model (4 x 144) with random weights, calibrated on ``seconds`` of random audio in
+    16 utterances, and that audio."""
     from memristor_asr.model import ConformerCtcModelV1, demo_config
     from memristor_asr.quant import QuantConfigV1
 
     torch.manual_seed(0)
     vocab = ["<blank>"] + [f"t{i}" for i in range(30)]
-    model = ConformerCtcModelV1(demo_config(vocab, QuantConfigV1(weight_bits=4)))
+    model = ConformerCtcModelV1(demo_config(vocab, QuantConfigV1(weight_bits=bits)))
     n_utts = 16
     audio = torch.randn(n_utts, int(16000 * seconds / n_utts)) * 0.1
     lens = torch.full((n_utts,), audio.shape[1])
     with calibration(model):
         model(audio, lens)
-    model.eval()
+    return model.eval(), audio, lens
+
+
+def bench_demo_histograms(seconds: float, repeats: int) -> dict:
+    """The demo model (4 x 144, 4-bit) as a simulation job runs it: without pre-ADC histograms,
+    histogramming every frame, and every 8th frame (what ``SimulateCrossbarLogProbsJob`` does)."""
+    from memristor_asr.crossbar import enable_pre_adc_histograms
+    from memristor_asr.jobs.crossbar import HISTOGRAM_FRAME_STRIDE
+
+    model, audio, lens = demo_model(seconds, 4)
     convert_to_crossbars(model, CrossbarConfigV1(dac_bits=8, adc_precision_bits=4, adc_range_bits=4), seed=1)
     res = {"model": "demo 4 x 144, 4-bit, ADC 4+4", "audio_s": seconds}
     for label, stride in (("no_histogram", None), ("histogram_every_frame", 1),
@@ -213,18 +220,7 @@ def bench_demo_draw(seconds: float, bits: float) -> dict:
     """One device draw of the demo model as the simulation job does it (programming + the
     simulated forward over ``seconds`` of audio) against the digital forward of the same model
     (what the digital log-prob job computes), at the current thread count."""
-    from memristor_asr.model import ConformerCtcModelV1, demo_config
-    from memristor_asr.quant import QuantConfigV1
-
-    torch.manual_seed(0)
-    vocab = ["<blank>"] + [f"t{i}" for i in range(40)]
-    model = ConformerCtcModelV1(demo_config(vocab, QuantConfigV1(weight_bits=bits)))
-    n_utts = 16
-    audio = torch.randn(n_utts, int(16000 * seconds / n_utts)) * 0.1
-    lens = torch.full((n_utts,), audio.shape[1])
-    with calibration(model):
-        model(audio, lens)
-    model.eval()
+    model, audio, lens = demo_model(seconds, bits)
     t_digital = timed_forward(model, audio, lens, 1)
     t0 = time.perf_counter()
     convert_to_crossbars(model, CrossbarConfigV1(), seed=1)
