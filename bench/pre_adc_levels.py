@@ -4,8 +4,9 @@ how large the column partial sums are relative to the ADC step, and how many rou
 Reads every ``SimulateCrossbarLogProbsJob`` under ``SETUP/work`` whose converter matches
 ``--adc`` (default 4+4) and ``--noise`` (physical / paper), pools the histograms of the first
 ``--draws`` draws per job family, and prints per layer kind (block index pooled):
-rms of the pre-ADC value in LSB, median |value| in LSB, the fraction within half an LSB of 0
-(read as 0 by the ADC) and the fraction beyond the clipping bound.
+rms of the pre-ADC value in LSB, median |value| in LSB (histogram bins are 1/16 pair wide, so
+medians are to half an LSB at p = 4), the fraction within 1 LSB of 0 (read as -1, 0 or +1 codes)
+and the fraction beyond the clipping bound.
 
 Usage: ``python bench/pre_adc_levels.py SETUP [--adc 4+4] [--noise physical]``
 """
@@ -57,7 +58,7 @@ def main():
             pooled[g] = counts if pooled[g] is None else pooled[g] + counts
             meta[g] = (h["low"], h["high"], h["bins"], h.get("clip_value"))
     print(f"{n_jobs} simulation jobs with global ADC {args.adc}, {args.noise} read noise (all models and draws pooled)")
-    print("| layer kind | rms [LSB] | median abs [LSB] | within 0.5 LSB of 0 | beyond clip |")
+    print("| layer kind | rms [LSB] | median abs [LSB] | within 1 LSB of 0 | beyond clip |")
     print("|---|---|---|---|---|")
     for g in sorted(pooled):
         counts = pooled[g]
@@ -68,7 +69,7 @@ def main():
         order = np.argsort(np.abs(centers))
         cum = np.cumsum(w[order])
         med = float(np.abs(centers[order])[np.searchsorted(cum, 0.5)]) / lsb
-        zero = float(w[np.abs(centers) < 0.5 * lsb].sum())
+        zero = float(w[np.abs(centers) < lsb].sum())
         beyond = float(w[np.abs(centers) > clip].sum()) if clip else 0.0
         print(f"| {g} | {rms:.1f} | {med:.1f} | {100 * zero:.1f} % | {100 * beyond:.2f} % |")
 
