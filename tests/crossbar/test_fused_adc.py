@@ -77,6 +77,33 @@ def test_fused_forward_equals_torch_path_without_noise():
     assert n_ref["clipped"] > 0  # the 2-bit range clips
 
 
+def test_clipped_counts_per_row_tile_match_an_independent_count():
+    """Per-tile clipping counts (the papers' layers have only full 128-row tiles) equal a count of
+    the rounded pre-ADC values outside the range, in both paths; the short tile clips least."""
+    q = _qat_layer(300, 50, 4)  # row tiles of 128, 128, 44
+    x = torch.randn(64, 300) * 2
+    cfg = CrossbarConfigV1(read_noise="off", adc_precision_bits=3, adc_range_bits=3)
+    xb = CrossbarLinearV1.from_quant_linear(q, cfg, 3, "layer")
+    v = xb._column_codes(x).round()  # [tiles, N, P*out], before the ADC
+    want = [int((v[j].abs() > xb.adc.max_code).sum()) for j in range(v.shape[0])]
+    per_path = {}
+    for path in ("torch", "fused"):
+        xb.reset_statistics()
+        xb(x) if path == "fused" else _torch_path(xb, x)
+        st = xb.clipping_stats()
+        assert [t["rows"] for t in st["tiles"]] == [128, 128, 44]
+        assert sum(t["clipped"] for t in st["tiles"]) == st["clipped"]
+        assert sum(t["outputs"] for t in st["tiles"]) == st["outputs"] == v.numel()
+        full = st["full_tiles"]
+        assert full["tiles"] == 2 and full["clipped"] == sum(t["clipped"] for t in st["tiles"][:2])
+        assert full["fraction"] == pytest.approx(full["clipped"] / full["outputs"])
+        per_path[path] = [t["clipped"] for t in st["tiles"]]
+    assert per_path["torch"] == want
+    for got, ref in zip(per_path["fused"], want):  # float ties at rounding edges may differ
+        assert abs(got - ref) <= 0.005 * v[0].numel()
+    assert want[2] < min(want[:2]) and want[0] > 0
+
+
 @pytest.mark.parametrize("noise", ["physical", "paper"])
 def test_fused_noise_statistics_equal_torch_path(noise):
     q = _qat_layer(160, 12, 4, seed=2)

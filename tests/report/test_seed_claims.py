@@ -1,12 +1,13 @@
 """Seed-claims verdicts on real sclite reports and constructed clipping files; the job via the manager."""
 import json
+import pathlib
 import random
 
 import numpy as np
 import pytest
 
 from memristor_asr.report.seed_claims import (VERDICTS, claims_json, claims_markdown, comparisons_markdown,
-                                              evaluate_claims, validate_claims)
+                                              evaluate_claims, pooled_clipped_fraction, validate_claims)
 from sclite_synth import corrupt, make_refs, score
 from sis_helpers import make_setup, run_manager
 
@@ -107,6 +108,34 @@ def test_clipped_fraction(tmp_path):
     assert res[2].details["ci"] is None and "1 draw: no interval" in res[2].this_run
     with pytest.raises(ValueError, match=r"claim 'nomatch', clipping\[0\] .*no layer matches pattern '\*\.conv'"):
         evaluate_claims([dict(base, id="nomatch", layer_pattern="*.conv", expected=[0, 1])])
+
+
+def test_clipped_fraction_of_full_tiles(tmp_path):
+    """scope="full_tiles" pools only the full row tiles' counts; older reports fall back to the
+    layer counts and say so; an unknown scope is refused."""
+    rep = {"b.0.linear_pos": {"clipped": 300, "outputs": 2000, "fraction": 0.15,
+                              "full_tiles": {"tiles": 1, "clipped": 300, "outputs": 1000, "fraction": 0.3}},
+           "b.1.linear_pos": {"clipped": 100, "outputs": 2000, "fraction": 0.05,
+                              "full_tiles": {"tiles": 1, "clipped": 100, "outputs": 1000, "fraction": 0.1}}}
+    got = pooled_clipped_fraction(rep, "*.linear_pos", "r", scope="full_tiles")
+    assert got["fraction"] == pytest.approx(0.2) and got["layer_fraction"] == pytest.approx(0.1)
+    old = {k: {kk: vv for kk, vv in v.items() if kk != "full_tiles"} for k, v in rep.items()}
+    fell = pooled_clipped_fraction(old, "*.linear_pos", "r", scope="full_tiles")
+    assert fell["fraction"] == pytest.approx(0.1) and fell["scope"].startswith("layer (")
+    files = []
+    for i, scale in enumerate((1.0, 1.1, 0.9)):
+        r = json.loads(json.dumps(rep))
+        r["b.0.linear_pos"]["full_tiles"]["clipped"] = int(300 * scale)
+        files.append(str(tmp_path / f"f{i}.json"))
+        pathlib.Path(files[-1]).write_text(json.dumps(r))
+    base = dict(id="full", source="s", claim="c", seed="~20 %", test="clipped_fraction", clipping=files,
+                layer_pattern="*.linear_pos", scope="full_tiles")
+    res = evaluate_claims([dict(base, expected=[0.15, 0.25]), dict(base, id="layer", scope="layer",
+                                                                     expected=[0.15, 0.25])])
+    assert [r.verdict for r in res] == ["reproduced", "not reproduced"]
+    assert res[0].this_run.startswith("full row tiles: 20.0") and "all tiles: 10.0" in res[0].this_run
+    with pytest.raises(ValueError, match="claim 'full': key 'scope' must be one of"):
+        validate_claims([dict(base, scope="tiles", expected=[0, 1])])
 
 
 def test_validation_names_claim_and_key():

@@ -25,7 +25,8 @@ class UniformAdcV1:
 
     Interface every ADC kind provides (the crossbar layer's fast path uses it):
     ``input_scale`` (codes per ampere), ``output_step`` (full-scale pairs per code),
-    ``quantize_scaled_(v)`` (in place on ``v = I * input_scale``, returns the clipped count),
+    ``quantize_scaled_(v, per_tile=False)`` (in place on ``v = I * input_scale``, returns the clipped
+    count, per row tile with ``per_tile``),
     ``correction_factor`` and ``__call__(current) -> (values in full-scale pairs, clipped)``.
 
     :param precision_bits: p or None
@@ -50,18 +51,21 @@ class UniformAdcV1:
         """Largest output magnitude, in full-scale pairs (None: unbounded)."""
         return None if self.range_bits is None else 2.0 ** (self.range_bits - 1)
 
-    def quantize_scaled_(self, v: torch.Tensor) -> torch.Tensor:
+    def quantize_scaled_(self, v: torch.Tensor, per_tile: bool = False) -> torch.Tensor:
         """Quantize ``v = I * input_scale`` in place to integer codes; returns the number of
-        clipped outputs (0-dim int64 tensor)."""
+        clipped outputs (0-dim int64 tensor; with ``per_tile`` one count per index of ``v``'s
+        first dimension, the row tile)."""
         if self.precision_bits is not None:
             v.round_()
+        dims = tuple(range(1, v.dim())) if per_tile else None
+        none = torch.zeros(v.shape[:1] if per_tile else (), dtype=torch.int64, device=v.device)
         if self.max_code is None:
-            return torch.zeros((), dtype=torch.int64, device=v.device)
+            return none
         lo, hi = torch.aminmax(v)  # one read pass; counting only when something is out of range
         if lo >= -self.max_code and hi <= self.max_code:
-            return torch.zeros((), dtype=torch.int64, device=v.device)
+            return none
         # two comparisons instead of |v| > max: abs() would allocate a full-size temporary
-        clipped = torch.count_nonzero(v > self.max_code) + torch.count_nonzero(v < -self.max_code)
+        clipped = torch.count_nonzero(v > self.max_code, dim=dims) + torch.count_nonzero(v < -self.max_code, dim=dims)
         v.clamp_(-self.max_code, self.max_code)
         return clipped
 

@@ -22,7 +22,7 @@ ADC's ``quantize_scaled_``): same distribution, another random stream.
 Reference path (:meth:`CrossbarLinearV1.forward_reference`): every cell's current and its own
 noise draw, summed per column (slow; for tests and the benchmark).
 """
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import torch
 
@@ -58,6 +58,8 @@ class CrossbarLinearV1(torch.nn.Module):
         cfg: the layer's resolved :class:`CrossbarConfigV1`
         significance: [P] plane weights 2^(P-1) ... 1
         n_clipped, n_adc_outputs: ADC outputs clipped / converted since the last reset
+        tile_clipped, tile_outputs: the same per row tile (a partial last tile has smaller column
+            sums and clips less: the papers' 384-wide layers have only full tiles)
         pre_adc_histogram: a :class:`~memristor_asr.crossbar.diagnostics.PreAdcHistogram` or None
     """
 
@@ -87,7 +89,9 @@ class CrossbarLinearV1(torch.nn.Module):
         self._tables: Dict[torch.device, tuple] = {}
         self.n_clipped = 0
         self.n_adc_outputs = 0
-        self._clipped_acc: Optional[torch.Tensor] = None
+        self.tile_clipped = [0] * n_tiles
+        self.tile_outputs = [0] * n_tiles
+        self._clipped_acc: Optional[torch.Tensor] = None  # [row tiles], summed lazily (no device sync)
         self.pre_adc_histogram = None
 
     # ------------------------------------------------------------------------------ building
@@ -155,16 +159,32 @@ class CrossbarLinearV1(torch.nn.Module):
     # ------------------------------------------------------------------------------ statistics
     def reset_statistics(self) -> None:
         self.n_clipped, self.n_adc_outputs, self._clipped_acc = 0, 0, None
+        self.tile_clipped = [0] * len(self.tile_row_counts)
+        self.tile_outputs = [0] * len(self.tile_row_counts)
         if self.pre_adc_histogram is not None:
             self.pre_adc_histogram.reset()
 
-    def clipping_stats(self) -> Dict[str, float]:
-        """``{"clipped", "outputs", "fraction"}`` of ADC outputs since the last reset."""
+    def clipping_stats(self) -> Dict[str, Any]:
+        """ADC outputs clipped since the last reset: ``{"clipped", "outputs", "fraction"}`` over
+        the layer, ``"tiles"`` per row tile (``{"rows", "clipped", "outputs", "fraction"}``) and
+        ``"full_tiles"`` pooled over the tiles with all ``tile_rows`` rows (fraction None when
+        the layer has none)."""
         if self._clipped_acc is not None:
-            self.n_clipped += int(self._clipped_acc)
+            for j, c in enumerate(self._clipped_acc.tolist()):
+                self.tile_clipped[j] += int(c)
+                self.n_clipped += int(c)
             self._clipped_acc = None
-        frac = self.n_clipped / self.n_adc_outputs if self.n_adc_outputs else 0.0
-        return {"clipped": self.n_clipped, "outputs": self.n_adc_outputs, "fraction": frac}
+
+        def frac(c, o):
+            return c / o if o else 0.0
+
+        tiles = [{"rows": r, "clipped": c, "outputs": o, "fraction": frac(c, o)}
+                 for r, c, o in zip(self.tile_row_counts, self.tile_clipped, self.tile_outputs)]
+        full = [t for t in tiles if t["rows"] == self.cfg.tile_rows]
+        fc, fo = sum(t["clipped"] for t in full), sum(t["outputs"] for t in full)
+        return {"clipped": self.n_clipped, "outputs": self.n_adc_outputs,
+                "fraction": frac(self.n_clipped, self.n_adc_outputs), "tiles": tiles,
+                "full_tiles": {"tiles": len(full), "clipped": fc, "outputs": fo, "fraction": fc / fo if fo else None}}
 
     # ------------------------------------------------------------------------------ DAC tables
     def _level_tables(self, levels: int, device: torch.device):
@@ -269,9 +289,12 @@ class CrossbarLinearV1(torch.nn.Module):
                 torch.mm(c1_in[:, sl], self.r_sum[j, :rows], out=var)
                 var.add_(2.0 * c0_in[:, sl].sum(1, keepdim=True))  # pairs: 2 cells
             key = derive_seed(self.read_seed, self._calls, j)
-            clipped += fused_adc.adc_accumulate(v.numpy(), None if var is None else var.numpy(), y.numpy(), sig,
-                                                self.out_features, key, self.adc.precision_bits is not None,
-                                                self.adc.max_code, write_back=sampled is not None)
+            c = fused_adc.adc_accumulate(v.numpy(), None if var is None else var.numpy(), y.numpy(), sig,
+                                         self.out_features, key, self.adc.precision_bits is not None,
+                                         self.adc.max_code, write_back=sampled is not None)
+            clipped += c
+            self.tile_clipped[j] += int(c)
+            self.tile_outputs[j] += n * cols
             if sampled is not None:
                 kept.append(v[sampled].clone())
         if sampled is not None and kept:
@@ -285,8 +308,10 @@ class CrossbarLinearV1(torch.nn.Module):
         """[row tiles, N, P*out] ADC inputs (``I * input_scale``) -> [N, out] layer outputs."""
         if self.pre_adc_histogram is not None:
             self.pre_adc_histogram.update(v, scale=self.adc.output_step)
-        clipped = self.adc.quantize_scaled_(v)
+        clipped = self.adc.quantize_scaled_(v, per_tile=True)  # [row tiles]
         self.n_adc_outputs += v.numel()
+        for j in range(v.shape[0]):
+            self.tile_outputs[j] += v[j].numel()
         self._clipped_acc = clipped if self._clipped_acc is None else self._clipped_acc + clipped
         acc = v.sum(0) if v.shape[0] > 1 else v[0]  # digital sum of the row tiles' partial sums
         n = v.shape[1]

@@ -70,9 +70,10 @@ class NnadcTableAdcV1:
             return inst[:, None, :]  # [tiles, 1, cols]
         return inst[0].view(*([1] * (len(shape) - 1)), cols)
 
-    def quantize_scaled_(self, v: torch.Tensor) -> torch.Tensor:
-        """In place: ``v = I * input_scale`` -> decoded code values; returns the clipped count."""
-        clipped = torch.count_nonzero(v.abs() > self.max_code)
+    def quantize_scaled_(self, v: torch.Tensor, per_tile: bool = False) -> torch.Tensor:
+        """In place: ``v = I * input_scale`` -> decoded code values; returns the clipped count
+        (per index of the first dimension, the row tile, with ``per_tile``)."""
+        clipped = torch.count_nonzero(v.abs() > self.max_code, dim=tuple(range(1, v.dim())) if per_tile else None)
         a = (v / (2 * self.max_code) + 0.5).clamp_(0.0, 1.0)
         idx = torch.round(a * (self.n_points - 1)).to(torch.int64)
         inst = self._instances(tuple(v.shape)).expand_as(idx)

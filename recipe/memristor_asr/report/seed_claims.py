@@ -18,7 +18,9 @@ run's numbers turn into one verdict of :data:`VERDICTS`:
   table); its verdict is "significant" or "within noise".
 - ``clipped_fraction``: the ADC clipped fraction pooled over the layers matching ``layer_pattern``
   (per draw, from clipping JSON reports), its mean and a t-interval over draws overlaps
-  ``expected`` = [lo, hi].
+  ``expected`` = [lo, hi]. Optional ``scope``: "layer" (every row tile, the default) or
+  "full_tiles" (only row tiles with all their rows: a partial last tile sums fewer inputs and
+  clips less, so a layer whose width is no multiple of the tile height dilutes the fraction).
 
 Inputs are already resolved (paths as str, variables as values); the Sisyphus job resolves them.
 """
@@ -50,6 +52,10 @@ _TEST_KEYS = {
     "max_rel_dev": ("wers", "threshold"),
     "clipped_fraction": ("clipping", "layer_pattern", "expected"),
 }
+#: optional keys per test
+_TEST_OPTIONAL = {"clipped_fraction": ("scope",)}
+#: ``scope`` values of a ``clipped_fraction`` claim
+CLIP_SCOPES = ("layer", "full_tiles")
 
 
 def _is_number(x) -> bool:
@@ -66,8 +72,8 @@ def validate_claims(claims: Sequence[Mapping[str, Any]]) -> None:
     ``b_label`` (str), plus ``threshold`` (number) for ``within_rel`` / ``beyond_rel``;
     ``max_rel_dev``: ``wers`` (non-empty list, or one variable holding the list), ``threshold``;
     ``clipped_fraction``: ``clipping`` (non-empty list of report files), ``layer_pattern`` (fnmatch
-    pattern), ``expected`` ([lo, hi] with 0 <= lo <= hi <= 1). Other keys are an error (a typo would
-    otherwise be ignored).
+    pattern), ``expected`` ([lo, hi] with 0 <= lo <= hi <= 1), optional ``scope`` (one of
+    :data:`CLIP_SCOPES`). Other keys are an error (a typo would otherwise be ignored).
     """
     if not isinstance(claims, (list, tuple)) or not claims:
         raise ValueError(f"claims must be a non-empty list of dicts, got {type(claims).__name__} {claims!r:.80}")
@@ -99,10 +105,13 @@ def validate_claims(claims: Sequence[Mapping[str, Any]]) -> None:
         for k in needed:
             if k not in c:
                 raise ValueError(f"{name}: test {test!r} needs key {k!r}")
-        unknown = sorted(set(c) - set(_COMMON_REQUIRED) - set(_COMMON_OPTIONAL) - set(needed))
+        optional = _TEST_OPTIONAL.get(test, ())
+        unknown = sorted(set(c) - set(_COMMON_REQUIRED) - set(_COMMON_OPTIONAL) - set(needed) - set(optional))
         if unknown:
             raise ValueError(f"{name}: unexpected key(s) {unknown} for test {test!r} (expected {list(needed)} "
-                             f"besides {list(_COMMON_REQUIRED + _COMMON_OPTIONAL)})")
+                             f"besides {list(_COMMON_REQUIRED + _COMMON_OPTIONAL + optional)})")
+        if "scope" in c and c["scope"] not in CLIP_SCOPES:
+            raise ValueError(f"{name}: key 'scope' must be one of {list(CLIP_SCOPES)}, got {c['scope']!r}")
         for k in ("a", "b", "clipping"):
             if k in needed and (not isinstance(c[k], (list, tuple)) or not c[k]):
                 raise ValueError(f"{name}: key {k!r} must be a non-empty list (one entry per device draw), "
@@ -178,34 +187,52 @@ def _comparison_verdict(test: str, c: WerComparison, threshold: Optional[float])
     raise ValueError(f"not a comparison test: {test!r}")
 
 
-def pooled_clipped_fraction(report: Mapping[str, Any], layer_pattern: str, where: str) -> Dict[str, Any]:
+def pooled_clipped_fraction(report: Mapping[str, Any], layer_pattern: str, where: str,
+                            scope: str = "layer") -> Dict[str, Any]:
     """Clipped ADC outputs / all outputs over the layers whose names match ``layer_pattern``.
 
     The pooled ``__total__`` entry only counts when the pattern is exactly ``"__total__"`` (``"*"``
     would count every output twice otherwise).
 
-    :param report: ``{layer: {"clipped": int, "outputs": int, ...}, "__total__": {...}}``
+    :param report: ``{layer: {"clipped": int, "outputs": int, "full_tiles": {...}, ...}, "__total__": {...}}``
     :param where: names the report in errors (file, claim)
-    :return: ``{"fraction", "clipped", "outputs", "layers"}``
+    :param scope: "layer" (all row tiles) or "full_tiles" (the layers' ``full_tiles`` counts;
+        reports written before those counts existed fall back to "layer", said in ``scope``)
+    :return: ``{"fraction", "clipped", "outputs", "layers", "scope", "layer_fraction"}``
     """
+    if scope not in CLIP_SCOPES:
+        raise ValueError(f"{where}: scope must be one of {list(CLIP_SCOPES)}, got {scope!r}")
     if not isinstance(report, Mapping):
         raise ValueError(f"{where}: clipping report must be a JSON object, got {type(report).__name__}")
     names = [k for k in report if (k == "__total__") == (layer_pattern == "__total__")
              and fnmatch.fnmatchcase(str(k), layer_pattern)]
     if not names:
         raise ValueError(f"{where}: no layer matches pattern {layer_pattern!r} (layers: {sorted(report)[:12]})")
-    clipped = outputs = 0
+    if scope == "full_tiles" and not all(isinstance(report[k], Mapping) and "full_tiles" in report[k] for k in names):
+        scope = "layer (report has no per-tile counts)"
+    totals = {"layer": [0, 0], "full": [0, 0]}
     for k in names:
         v = report[k]
         if not isinstance(v, Mapping) or not _is_number(v.get("clipped")) or not _is_number(v.get("outputs")):
             raise ValueError(f"{where}: layer {k!r} lacks numeric 'clipped' and 'outputs' (got {v!r:.120})")
-        clipped += v["clipped"]
-        outputs += v["outputs"]
-    if outputs <= 0:
-        raise ValueError(f"{where}: layers matching {layer_pattern!r} have no ADC outputs")
-    if not 0 <= clipped <= outputs:
-        raise ValueError(f"{where}: {clipped} clipped of {outputs} outputs is not a fraction")
-    return {"fraction": clipped / outputs, "clipped": clipped, "outputs": outputs, "layers": sorted(names)}
+        totals["layer"][0] += v["clipped"]
+        totals["layer"][1] += v["outputs"]
+        if scope == "full_tiles":
+            f = v["full_tiles"]
+            if not isinstance(f, Mapping) or not _is_number(f.get("clipped")) or not _is_number(f.get("outputs")):
+                raise ValueError(f"{where}: layer {k!r}: 'full_tiles' lacks numeric 'clipped' and 'outputs'")
+            totals["full"][0] += f["clipped"]
+            totals["full"][1] += f["outputs"]
+    for key, (clipped, outputs) in totals.items():
+        if key == "layer" or scope == "full_tiles":
+            if outputs <= 0:
+                raise ValueError(f"{where}: layers matching {layer_pattern!r} have no ADC outputs"
+                                 + (" in full row tiles" if key == "full" else ""))
+            if not 0 <= clipped <= outputs:
+                raise ValueError(f"{where}: {clipped} clipped of {outputs} outputs is not a fraction")
+    clipped, outputs = totals["full" if scope == "full_tiles" else "layer"]
+    return {"fraction": clipped / outputs, "clipped": clipped, "outputs": outputs, "layers": sorted(names),
+            "scope": scope, "layer_fraction": totals["layer"][0] / totals["layer"][1]}
 
 
 def _load_json(path: str, where: str):
@@ -289,7 +316,7 @@ def evaluate_claims(claims: Sequence[Mapping[str, Any]], confidence: float = 0.9
                 if not isinstance(rep, Mapping):
                     where += f" ({os.fspath(rep)})"
                     rep = _load_json(os.fspath(rep), where)
-                per_draw.append(pooled_clipped_fraction(rep, c["layer_pattern"], where))
+                per_draw.append(pooled_clipped_fraction(rep, c["layer_pattern"], where, c.get("scope", "layer")))
             fr = [d["fraction"] for d in per_draw]
             n = len(fr)
             mean = sum(fr) / n
@@ -302,13 +329,20 @@ def evaluate_claims(claims: Sequence[Mapping[str, Any]], confidence: float = 0.9
             else:
                 ci = (mean, mean)
                 text = f"{_pct(mean)} (1 draw: no interval)"
+            scope = per_draw[0]["scope"]
+            layer_fr = [d["layer_fraction"] for d in per_draw]
+            if scope == "full_tiles":
+                text = (f"full row tiles: {text}; all tiles: {_pct(sum(layer_fr) / n)}")
+            elif scope != "layer":
+                text += f" ({scope})"
             text += (f"; {len(per_draw[0]['layers'])} layer(s) match {c['layer_pattern']!r}; "
                      f"expected {_pct(lo)}-{_pct(hi)}")
             verdict = "reproduced" if ci[1] >= lo and ci[0] <= hi else "not reproduced"
             results.append(ClaimResult(**base, this_run=text, verdict=verdict,
                                        details={"fractions": fr, "mean": mean, "ci": list(ci) if n > 1 else None,
                                                 "expected": [lo, hi], "layers": per_draw[0]["layers"],
-                                                "layer_pattern": c["layer_pattern"]}))
+                                                "layer_pattern": c["layer_pattern"], "scope": scope,
+                                                "layer_fractions": layer_fr}))
     return results
 
 
