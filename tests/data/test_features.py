@@ -19,6 +19,7 @@ from memristor_asr.data.features import (
 )
 from memristor_asr.data.manifest import Utterance
 from memristor_asr.data.synthesis import SpeakerV1, SynthesisRequest, synthesize
+from memristor_asr.model.config import FeatureConfigV1
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +67,7 @@ def test_log_mel_matches_a_direct_computation(speech):
 
 def test_model_uses_the_same_features():
     """The training agent's in-model features must match what the statistics are computed with."""
-    cfgmod = pytest.importorskip("memristor_asr.model.config")
-    model_cfg = cfgmod.FeatureConfigV1()
+    model_cfg = FeatureConfigV1()
     mine = LogMelFeatureConfig()
     for k in ("sample_rate", "win_size", "hop_size", "f_min", "f_max", "min_amp", "num_filters", "center"):
         assert getattr(model_cfg, k) == getattr(mine, k), k
