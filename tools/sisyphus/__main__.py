@@ -40,9 +40,19 @@ def cmd_manager(args) -> int:
     if args.http:
         from sisyphus.web import start_http_server
 
-        server = start_http_server(manager, args.http, host=args.http_host, actions=args.http_actions)
+        try:
+            server = start_http_server(manager, args.http, host=args.http_host, actions=args.http_actions)
+        except OSError as e:  # e.g. the port is taken
+            print(f"sis: cannot serve the web console on {args.http_host}:{args.http}: {e}", file=sys.stderr)
+            lock.close()
+            return 2
     try:
-        return manager.run()
+        rc = manager.run()
+        if rc == 0 and server is not None:
+            # the graph is finished: this is when the console is most useful, so keep it up
+            server.serve_until_interrupted()
+            print("sis: console stopped", flush=True)
+        return rc
     except KeyboardInterrupt:
         print("sis: interrupted; running tasks continue and are found again by the next manager", file=sys.stderr)
         return 130
@@ -96,7 +106,9 @@ def main(argv=None) -> int:
     m.add_argument("config")
     m.add_argument("-r", "--run", action="store_true", help="run without asking")
     m.add_argument("--clear-errors-once", action="store_true", help="clear jobs in error once, then rerun them")
-    m.add_argument("--http", type=int, default=0, help="serve the web console on this port")
+    m.add_argument("--http", type=int, default=0,
+                   help="serve the web console on this port (once all targets are finished it keeps serving "
+                        "until interrupted)")
     m.add_argument("--http-host", default="127.0.0.1", help="interface of the web console (default 127.0.0.1)")
     m.add_argument("--http-actions", action="store_true", help="allow actions (clear error, rerun) in the web console")
     m.set_defaults(func=cmd_manager)

@@ -5,7 +5,12 @@ Pages: ``/`` registered outputs and state counts, ``/jobs`` every job in topolog
 state, head and tail of each log), ``/graph`` the job graph as SVG (graphviz ``dot``; grouped by
 module, or ``?view=modules`` / ``?job=<id>`` for large graphs), ``/file/<path>`` files below the
 setup's work/output/alias dirs (never outside: paths are resolved, symlinks included).
-Pages poll ``/api/version`` and swap in fresh content when the graph's state changes.
+Pages poll ``/api/version`` and swap in fresh content when the graph's state changes. On ``/``,
+registered outputs that are images (png, jpg, gif, webp, svg) are shown inline and Markdown outputs
+(``.md``) rendered by ``markdown_lite`` (all HTML from the file escaped), each in a collapsible box.
+
+Once every target is finished the manager loop ends, but with ``--http`` the process keeps serving
+the (now read-only) console until SIGINT/SIGTERM and then exits 0 (``ConsoleServer.serve_until_interrupted``).
 
 The HTTP thread only reads: the manager thread publishes a snapshot of jobs and states after every
 check (the ``on_update`` hook). Actions (``--http-actions``: clear a job in error, rerun a job and
@@ -14,7 +19,8 @@ by the manager thread between two checks, and logged (``<work>/.console_actions.
 
 Modules: ``server`` (start/stop, manager hook), ``console`` (shared state, actions, file sandbox),
 ``snapshot`` (the state model), ``handler`` (HTTP plumbing, routing, POST), ``pages`` (HTML pages),
-``graph_dot`` (graphviz rendering), ``util`` (small helpers). Static files live in ``sisyphus/templates/``.
+``graph_dot`` (graphviz rendering), ``markdown_lite`` (safe Markdown previews), ``util`` (small helpers).
+Static files live in ``sisyphus/templates/``.
 """
 from sisyphus.web.console import Console
 from sisyphus.web.server import ConsoleServer, start_http_server

@@ -34,6 +34,7 @@ class Console:
         self._pending: List[dict] = []
         self._svg_cache: Dict[tuple, str] = {}
         self._time_cache: Dict[tuple, Optional[float]] = {}
+        self._md_cache: Dict[tuple, str] = {}
 
     # ---- manager thread --------------------------------------------------------------------------
     def on_manager_update(self, manager) -> None:
@@ -64,13 +65,21 @@ class Console:
             self._snapshot = _Snapshot(self._seq, manager.jobs, manager.states, task_states, running)
 
     def manager_stopped(self) -> None:
+        self._stop_snapshot(finished=False, why="the manager stopped before it could run this action")
+
+    def manager_finished(self) -> None:
+        """Every target is finished: the manager loop has ended, the console goes on serving (read-only)."""
+        self._stop_snapshot(finished=True, why="the manager has finished (all targets are); it runs no more actions")
+
+    def _stop_snapshot(self, finished: bool, why: str) -> None:
         with self._lock:
             old = self._snapshot
             self._seq += 1
-            self._snapshot = _Snapshot(self._seq, old.jobs, old.states, old.task_states, running=False)
+            self._snapshot = _Snapshot(self._seq, old.jobs, old.states, old.task_states, running=False,
+                                       finished=finished or old.finished)
             pending, self._pending = self._pending, []
         for action in pending:  # nobody will run them any more
-            action["result"] = (False, "the manager stopped before it could run this action")
+            action["result"] = (False, why)
             action["done"].set()
 
     @staticmethod
@@ -98,6 +107,9 @@ class Console:
     def action_blockers(self, kind: str, job, snap: _Snapshot) -> Tuple[List, List[str]]:
         """(jobs the action touches, reasons it cannot run now)."""
         jid = job._sis_id()
+        if not snap.running:
+            return [job], ["the manager is not running (all targets finished, or it stopped); actions need a "
+                           "running manager: start it again with --http-actions"]
         if kind == "clear":
             problems = [] if snap.state(jid) == "error" else [f"the job is {snap.state(jid)}, not in error"]
             return [job], problems
@@ -121,6 +133,9 @@ class Console:
     def submit_action(self, kind: str, jid: str, client: str) -> dict:
         action = {"kind": kind, "job": jid, "client": client, "done": threading.Event(), "result": None}
         with self._lock:
+            if not self._snapshot.running:  # nobody would run it
+                action["result"] = (False, "the manager is not running (all targets finished, or it stopped)")
+                return action
             self._pending.append(action)
         action["done"].wait(ACTION_WAIT)
         return action
@@ -161,6 +176,34 @@ class Console:
         if any(real == root or real.startswith(root + os.sep) for root in self._roots()):
             return os.path.relpath(os.path.abspath(full), os.path.abspath(gs.BASE_DIR))
         return None
+
+    def preview_markdown(self, real: str, base_url: str, limit: int) -> Optional[str]:
+        """``real`` (a resolved file inside the sandbox) rendered as HTML, cached by size and mtime; None if
+        it is larger than ``limit`` bytes or unreadable."""
+        from sisyphus.web.markdown_lite import render_markdown
+
+        try:
+            st = os.stat(real)
+        except OSError:
+            return None
+        if st.st_size > limit:
+            return None
+        key = (real, st.st_size, st.st_mtime_ns, base_url)
+        with self._lock:
+            cached = self._md_cache.get(key)
+        if cached is not None:
+            return cached
+        try:
+            with open(real, "rb") as f:
+                text = f.read(limit + 1).decode("utf-8", "replace")
+        except OSError:
+            return None
+        rendered = render_markdown(text, base_url)
+        with self._lock:
+            if len(self._md_cache) > 256:
+                self._md_cache.clear()
+            self._md_cache[key] = rendered
+        return rendered
 
     def manager_job(self, jid: str):
         return next((j for j in self.manager.jobs if j._sis_id() == jid), None)

@@ -26,15 +26,17 @@ class _Handler(_Pages, BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), fmt % args)
 
     # -- plumbing
-    def _send(self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8", extra: Optional[dict] = None):
+    CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'"
+
+    def _send(self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8", extra: Optional[dict] = None,
+              csp: Optional[str] = None):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("X-Frame-Options", "DENY")
-        self.send_header("Content-Security-Policy",
-                         "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'")
+        self.send_header("Content-Security-Policy", csp or self.CSP)
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()
@@ -45,8 +47,13 @@ class _Handler(_Pages, BaseHTTPRequestHandler):
         snap = self.console.snapshot()
         counts = Counter(snap.states.values())
         summary = " · ".join(f'<a href="/jobs?state={s}">{n} {s}</a>' for s, n in sorted(counts.items()))
-        mstate = (f"manager running · last check {time.strftime('%H:%M:%S', time.localtime(snap.time))}"
-                  if snap.running else "manager stopped")
+        if snap.running:
+            mstate = f"manager running · last check {time.strftime('%H:%M:%S', time.localtime(snap.time))}"
+        elif snap.finished:
+            mstate = (f"all targets finished at {time.strftime('%H:%M:%S', time.localtime(snap.time))} · "
+                      "serving until interrupted")
+        else:
+            mstate = "manager stopped"
         poll_attr = f' data-poll="{html.escape(poll)}" data-version="{html.escape(version)}"' if poll else ""
         page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} · sis console</title>
@@ -161,7 +168,8 @@ class _Handler(_Pages, BaseHTTPRequestHandler):
     # -- JSON API (the HTML pages are in pages._Pages)
     def api_states(self):
         snap = self.console.snapshot()
-        body = {"time": snap.time, "manager_running": snap.running, "version": snap.signature,
+        body = {"time": snap.time, "manager_running": snap.running, "finished": snap.finished,
+                "version": snap.signature,
                 "states": {j._sis_id(): snap.state(j._sis_id()) for j in snap.jobs},
                 "counts": dict(Counter(snap.states.values()))}
         self._send(200, json.dumps(body).encode(), "application/json")

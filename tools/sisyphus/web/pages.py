@@ -3,6 +3,7 @@ views. A mixin of the request handler (``handler._Handler``), which supplies ``c
 ``_error``, ``_send`` and ``version``; kept apart so the routing and HTTP plumbing stay short."""
 import html
 import os
+import re
 import urllib.parse
 from collections import Counter
 
@@ -10,14 +11,23 @@ from sisyphus import global_settings as gs
 from sisyphus.graph import STATES, OutputTarget, ReportTarget, graph
 from sisyphus.web.graph_dot import _module, _short_label
 from sisyphus.web.snapshot import _file_task_state, _inputs
-from sisyphus.web.util import (_badge, _file_url, _fmt_duration, _job_url, _log_files, _read_head_tail,
-                               _short_repr)
+from sisyphus.web.util import (_badge, _file_url, _fmt_duration, _fmt_size, _job_url, _log_files,
+                               _read_head_tail, _short_repr)
 
 MAX_FULL_GRAPH = 150          # larger graphs default to the per-module view
 LOG_HEAD = (20, 4096)         # lines, bytes
 LOG_TAIL = (60, 16384)
 FILE_LIMIT = 1 << 20          # a file view shows at most this many bytes (head and tail halves)
 MAX_LOGS_SHOWN = 40
+#: registered outputs shown in the overview page: images inline, Markdown rendered (other files are links)
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".webp": "image/webp", ".svg": "image/svg+xml"}
+MARKDOWN_EXTS = (".md", ".markdown")
+IMAGE_LIMIT = 32 << 20        # images are served whole, up to this size
+MARKDOWN_LIMIT = 512 << 10    # larger Markdown files are only linked
+PREVIEWS_OPEN = 8             # with at most this many previews they start open, with more closed
+#: an image may be looked at directly: no scripts, no fetches (an SVG is a document)
+IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
 
 class _Pages:
@@ -53,7 +63,57 @@ class _Pages:
         counts = Counter(snap.states.values())
         body += "<h2>states</h2><p>" + " ".join(f'<a href="/jobs?state={s}">{_badge(s)} {counts[s]}</a>'
                                                 for s in STATES if counts.get(s)) + "</p>"
+        body += self._previews_html()
         self._page("registered outputs", body, poll="/api/version", version=snap.signature)
+
+    def _previews(self):
+        """(name, url, real path, kind) of each registered output that exists and is an image or Markdown."""
+        found, seen = [], set()
+        for t in graph.targets.values():
+            if not isinstance(t, (OutputTarget, ReportTarget)) or t.name in seen:
+                continue
+            seen.add(t.name)
+            rel = os.path.join(gs.OUTPUT_DIR, t.name)
+            real = self.console.resolve(rel)  # the sandbox: only what /file/ would serve
+            if real is None or not os.path.isfile(real):
+                continue
+            ext = os.path.splitext(t.name)[1].lower() or os.path.splitext(real)[1].lower()
+            kind = "image" if ext in IMAGE_TYPES else "markdown" if ext in MARKDOWN_EXTS else None
+            if kind:
+                found.append((t.name, _file_url(rel), real, kind))
+        return found
+
+    def _previews_html(self) -> str:
+        previews = self._previews()
+        if not previews:
+            return ""
+        is_open = " open" if len(previews) <= PREVIEWS_OPEN else ""
+        out = [f'<h2 id="previews">results ({len(previews)} images and tables)</h2>'
+               '<p class="views"><button type="button" data-details="open">open all</button> '
+               '<button type="button" data-details="close">close all</button></p>']
+        used = set()
+        for name, url, real, kind in previews:
+            anchor = "preview-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+            while anchor in used:
+                anchor += "_"
+            used.add(anchor)
+            try:
+                size = os.path.getsize(real)
+            except OSError:
+                continue
+            if kind == "image":
+                content = (f'<img src="{html.escape(url)}" alt="{html.escape(name)}" loading="lazy">'
+                           if size <= IMAGE_LIMIT else f'<p class="warn">too large to show ({size} bytes)</p>')
+            else:
+                rel_real = self.console.inside(real)
+                base_url = _file_url(os.path.dirname(rel_real)) + "/" if rel_real else ""
+                rendered = self.console.preview_markdown(real, base_url, MARKDOWN_LIMIT)
+                content = (f'<div class="md">{rendered}</div>' if rendered is not None else
+                           f'<p class="warn">too large or unreadable to render ({size} bytes); open the file</p>')
+            out.append(f'<details class="preview" id="{anchor}" data-kind="{kind}"{is_open}>'
+                       f'<summary><a href="{html.escape(url)}">{html.escape(name)}</a> '
+                       f'<span class="muted">{kind} · {_fmt_size(size)}</span></summary>{content}</details>')
+        return "\n".join(out)
 
     def page_jobs(self, q: dict):
         snap = self.console.snapshot()
@@ -183,7 +243,10 @@ class _Pages:
         if len(logs) > MAX_LOGS_SHOWN:
             out.append(f"<p>{len(logs) - MAX_LOGS_SHOWN} more logs in the <a href=\"{_file_url(rel_base)}\">job dir</a></p>")
 
-        if c.actions_enabled:
+        if c.actions_enabled and not snap.running:
+            out.append('<h2>actions</h2><p class="warn">The manager is not running (all targets are finished, or it '
+                       'stopped): actions need a running manager.</p>')
+        elif c.actions_enabled:
             out.append("<h2>actions</h2><p>")
             if st == "error":
                 out.append(f'<a class="button" href="/action?{urllib.parse.urlencode({"kind": "clear", "job": jid})}">'
@@ -294,6 +357,13 @@ class _Pages:
         if not os.path.isfile(full):
             return self._error(404, "not a regular file")
         size = os.path.getsize(full)
+        ext = os.path.splitext(full)[1].lower()
+        ctype = IMAGE_TYPES.get(ext) or IMAGE_TYPES.get(os.path.splitext(rel)[1].lower())
+        if ctype is not None:  # served whole, so that it can be shown
+            if size > IMAGE_LIMIT:
+                return self._error(413, f"image too large to serve ({size} bytes)")
+            with open(full, "rb") as f:
+                return self._send(200, f.read(IMAGE_LIMIT), ctype, csp=IMAGE_CSP)
         with open(full, "rb") as f:
             if size <= FILE_LIMIT:
                 data = f.read(FILE_LIMIT)

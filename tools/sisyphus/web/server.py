@@ -1,6 +1,7 @@
 """Starting and stopping the console: a threaded HTTP server in a daemon thread, hooked into the
 manager's ``on_update`` so that every check publishes a fresh snapshot."""
 import logging
+import signal
 import threading
 from http.server import ThreadingHTTPServer
 
@@ -23,6 +24,27 @@ class ConsoleServer:
         self.url = f"http://{'[' + host + ']' if ':' in host else host}:{self.port}/"
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="sis-http", daemon=True)
         self._thread.start()
+
+    def serve_until_interrupted(self, poll: float = 0.5) -> None:
+        """After the manager has found every target finished: say so in the console, print its URL and
+        keep serving (read-only) until SIGINT or SIGTERM; then return (the caller shuts down)."""
+        self.console.manager_finished()
+        stop = threading.Event()
+        previous = {}
+        if threading.current_thread() is threading.main_thread():  # signals only reach the main thread
+            def on_signal(signum, frame):
+                stop.set()
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, on_signal)
+        # printed once the handlers are in place: a Ctrl-C right after it is a clean stop
+        print(f"Console: {self.url} (serving until interrupted, Ctrl-C to stop)", flush=True)
+        try:
+            while not stop.wait(poll):
+                pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def shutdown(self) -> None:
         self.console.manager_stopped()

@@ -6,7 +6,8 @@ from typing import Dict
 
 
 class _Snapshot:
-    def __init__(self, seq: int, jobs: list, states: Dict[str, str], task_states: Dict[str, dict], running: bool):
+    def __init__(self, seq: int, jobs: list, states: Dict[str, str], task_states: Dict[str, dict], running: bool,
+                 finished: bool = False):
         self.seq = seq
         self.time = time.time()
         self.jobs = list(jobs)
@@ -15,8 +16,11 @@ class _Snapshot:
         self.order = {j._sis_id(): i for i, j in enumerate(self.jobs)}
         self.task_states = task_states
         self.running = running
+        #: the manager found every target finished and now only serves the console (until interrupted)
+        self.finished = finished
         # changes only when a state does (pages poll it and re-render on change)
-        self.signature = f"{int(running)}:{len(self.jobs)}:{hash(tuple(sorted(self.states.items()))) & 0xffffffffffff:x}"
+        states_hash = hash(tuple(sorted(self.states.items()))) & 0xffffffffffff
+        self.signature = f"{int(running)}{int(finished)}:{len(self.jobs)}:{states_hash:x}"
 
     def state(self, jid: str) -> str:
         return self.states.get(jid, "unknown")

@@ -57,6 +57,12 @@ def _fmt_duration(seconds: Optional[float]) -> str:
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
+def _fmt_size(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    return f"{n / 1024:.1f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MiB"
+
+
 def _short_repr(value, limit: int = 400) -> str:
     try:
         text = repr(value)
