@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(REPO, "recipe"))
 
 import torch  # noqa: E402
 
-from memristor_asr.crossbar import CrossbarConfigV1, CrossbarLinearV1, convert_to_crossbars, crossbar_layers  # noqa: E402
+from memristor_asr.crossbar import CrossbarConfigV2, UniformAdcConfigV1, CrossbarLinearV1, convert_to_crossbars, crossbar_layers  # noqa: E402
 from memristor_asr.quant import QuantLinear, calibration  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def _layer(noise: str, seed: int = 1):
     q = QuantLinear(384, 1536, weight_bits=4, name="ff")
     with calibration(q):
         q(torch.randn(512, 384))
-    cfg = CrossbarConfigV1(read_noise=noise)  # 8-bit DAC, 4+4-bit ADC, 128 x 128 tiles
+    cfg = CrossbarConfigV2(read_noise=noise)  # 8-bit DAC, 4+4-bit ADC, 128 x 128 tiles
     t0 = time.perf_counter()
     xb = CrossbarLinearV1.from_quant_linear(q, cfg, seed=seed, name="ff")
     return xb, time.perf_counter() - t0
@@ -160,7 +160,7 @@ def bench_model(seconds: float, bits: float, repeats: int) -> dict:
     t_digital = timed_forward(model, audio, lens, repeats)
     rss_before, peak_before = current_rss_gb(), peak_rss_gb()
     t0 = time.perf_counter()
-    convert_to_crossbars(model, CrossbarConfigV1(), seed=1)
+    convert_to_crossbars(model, CrossbarConfigV2(), seed=1)
     t_prog = time.perf_counter() - t0
     peak_after = peak_rss_gb()
     layers = crossbar_layers(model)
@@ -204,7 +204,7 @@ def bench_demo_histograms(seconds: float, repeats: int) -> dict:
     from memristor_asr.jobs.crossbar import HISTOGRAM_FRAME_STRIDE
 
     model, audio, lens = demo_model(seconds, 4)
-    convert_to_crossbars(model, CrossbarConfigV1(dac_bits=8, adc_precision_bits=4, adc_range_bits=4), seed=1)
+    convert_to_crossbars(model, CrossbarConfigV2(dac_bits=8, adc=UniformAdcConfigV1(4, 4)), seed=1)
     res = {"model": "demo 4 x 144, 4-bit, ADC 4+4", "audio_s": seconds}
     for label, stride in (("no_histogram", None), ("histogram_every_frame", 1),
                           (f"histogram_every_{HISTOGRAM_FRAME_STRIDE}th_frame", HISTOGRAM_FRAME_STRIDE)):
@@ -223,7 +223,7 @@ def bench_demo_draw(seconds: float, bits: float) -> dict:
     model, audio, lens = demo_model(seconds, bits)
     t_digital = timed_forward(model, audio, lens, 1)
     t0 = time.perf_counter()
-    convert_to_crossbars(model, CrossbarConfigV1(), seed=1)
+    convert_to_crossbars(model, CrossbarConfigV2(), seed=1)
     t_prog = time.perf_counter() - t0
     cells = sum(m.n_cells for m in crossbar_layers(model).values())
     t_sim = timed_forward(model, audio, lens, 1)

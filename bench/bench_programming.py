@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.join(REPO, "recipe"))
 
 import torch  # noqa: E402
 
-from memristor_asr.crossbar import CrossbarConfigV1, synaptogen_iv  # noqa: E402
+from memristor_asr.crossbar import CrossbarConfigV2, synaptogen_iv  # noqa: E402
 from memristor_asr.crossbar import programming as new_programming  # noqa: E402
 from memristor_asr.crossbar.programming import bit_planes  # noqa: E402
 from memristor_asr.crossbar.regimes import apply_regime, program_options  # noqa: E402
@@ -84,9 +84,9 @@ def main():
     old = load_old()
     new = new_programming.program_planes
     layers = {"384x1536 4-bit (3 planes)": layer(1536, 384, 4), "144x576 8-bit (7 planes)": layer(576, 144, 8)}
-    plain = CrossbarConfigV1()
-    cycled = CrossbarConfigV1(cycles_before_programming=args.cycles)
-    sml = apply_regime(CrossbarConfigV1(), "synaptogenml", strict=False)
+    plain = CrossbarConfigV2()
+    cycled = CrossbarConfigV2(cycles_before_programming=args.cycles)
+    sml = apply_regime(CrossbarConfigV2(), "synaptogenml", strict=False)
     if sml.cycles_before_programming != args.cycles:
         sml = dataclasses.replace(sml, cycles_before_programming=args.cycles)
     print(f"torch {torch.__version__}, 1 thread, best of {args.repeats}; M cells/s (cells = 2 x pairs)")

@@ -31,7 +31,9 @@ def main():
     args = ap.parse_args()
     p, r = (int(x) for x in args.adc.split("+"))
     lsb = 2.0 ** -p
-    want = (f"adc_precision_bits={p}, adc_range_bits={r}", f"read_noise='{args.noise}'")
+    # the job's info holds the config's repr: CrossbarConfigV2 (typed ADC) or V1 (flat fields)
+    adc_reprs = (f"adc=UniformAdcConfigV1(precision_bits={p}, range_bits={r})",
+                 f"adc_precision_bits={p}, adc_range_bits={r}")
     pooled = defaultdict(lambda: None)
     meta = {}
     sim_dir = os.path.join(args.setup, "work", "memristor_asr", "jobs", "crossbar")
@@ -47,7 +49,8 @@ def main():
         except OSError:
             continue
         # global split only: no per-layer override
-        if not os.path.exists(hist) or not all(w in info for w in want) or "per_layer=()" not in info:
+        if (not os.path.exists(hist) or not any(w in info for w in adc_reprs) or f"read_noise='{args.noise}'" not in info
+                or "per_layer=()" not in info or "adc_kind='nnadc_table'" in info):
             continue
         n_jobs += 1
         with open(hist) as f:

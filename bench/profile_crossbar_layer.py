@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(REPO, "recipe"))
 
 import torch  # noqa: E402
 
-from memristor_asr.crossbar import CrossbarConfigV1, CrossbarLinearV1, fused_adc  # noqa: E402
+from memristor_asr.crossbar import CrossbarConfigV2, CrossbarLinearV1, fused_adc  # noqa: E402
 from memristor_asr.crossbar.programming import derive_seed  # noqa: E402
 from memristor_asr.quant import QuantLinear, calibration  # noqa: E402
 
@@ -27,7 +27,7 @@ def build(noise: str):
     q = QuantLinear(384, 1536, weight_bits=4, name="ff")
     with calibration(q):
         q(torch.randn(512, 384))
-    return CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV1(read_noise=noise), seed=1, name="ff")
+    return CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(read_noise=noise), seed=1, name="ff")
 
 
 def stages(xb: CrossbarLinearV1, x: torch.Tensor):

@@ -6,7 +6,7 @@ LM, feature statistics -> float / QAT / PTQ training -> digital and memristor (1
 log-probs -> lexicon-constrained 4-gram CTC search -> sclite -> tables, plots, summary.
 
 Only wiring lives here. The functions are reusable by personal graphs (see `users/example/`):
-a new ADC split is one more `CrossbarConfigV1`, and only its conversion, recognition, scoring and
+a new ADC split is one more `CrossbarConfigV2`, and only its simulation, recognition, scoring and
 report jobs run; training and data come from the cache.
 """
 from dataclasses import dataclass, field, replace
@@ -14,7 +14,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from sisyphus import tk
 
-from memristor_asr.crossbar.config import CrossbarConfigV1
+from memristor_asr.crossbar.adc import TableAdcConfigV1, UniformAdcConfigV1
+from memristor_asr.crossbar.config import CrossbarConfigV2
 from memristor_asr.crossbar.regimes import apply_regime
 from memristor_asr.data.embedded import embedded_corpus_preset
 from memristor_asr.decoding.search_config import SearchConfigV1
@@ -117,7 +118,7 @@ class ExperimentSettings:
         if not self.regimes:
             raise ValueError("ExperimentSettings.regimes: give at least one hardware regime")
         for r in self.regimes:
-            apply_regime(CrossbarConfigV1(), r)  # unknown names fail here, listing the known ones
+            apply_regime(CrossbarConfigV2(), r)  # unknown names fail here, listing the known ones
 
 
 def seed_study_settings() -> ExperimentSettings:
@@ -223,7 +224,7 @@ class Recognizer:
 
 
 def memristor_draws(checkpoint: tk.Path, data: Data, rec: Recognizer, tuned: TuneLmScaleJob,
-                    hw: CrossbarConfigV1, draws: int) -> Draws:
+                    hw: CrossbarConfigV2, draws: int) -> Draws:
     """Every device draw (seeds 1..draws) of one hardware configuration."""
     out = Draws([], [], [])
     for seed in range(1, draws + 1):
@@ -237,37 +238,35 @@ def memristor_draws(checkpoint: tk.Path, data: Data, rec: Recognizer, tuned: Tun
 
 
 def memristor_wers(checkpoint: tk.Path, data: Data, rec: Recognizer, tuned: TuneLmScaleJob,
-                   hw: CrossbarConfigV1, draws: int) -> Tuple[List[tk.Variable], tk.Path]:
+                   hw: CrossbarConfigV2, draws: int) -> Tuple[List[tk.Variable], tk.Path]:
     """WER of each device draw (seeds 1..draws) and the first draw's clipping report."""
     d = memristor_draws(checkpoint, data, rec, tuned, hw, draws)
     return d.wers, d.clipping[0]
 
 
 def adc(precision: int, range_bits: int, pos: Optional[Tuple[int, int]] = None,
-        regime: str = "physical") -> CrossbarConfigV1:
-    """Crossbar hardware of a regime with a global ADC split, optionally another split for the
-    pos-enc projection (the "physical" regime is the plain default config: its job ids predate regimes)."""
+        regime: str = "physical") -> CrossbarConfigV2:
+    """Crossbar hardware of a regime with a uniform global ADC split, optionally another split
+    for the pos-enc projection."""
     per_layer = ()
     if pos is not None:
-        per_layer = ((POS_PROJECTION, {"adc_precision_bits": pos[0], "adc_range_bits": pos[1]}),)
-    hw = CrossbarConfigV1(dac_bits=8, adc_precision_bits=precision, adc_range_bits=range_bits, per_layer=per_layer)
+        per_layer = ((POS_PROJECTION, {"adc": UniformAdcConfigV1(*pos)}),)
+    hw = CrossbarConfigV2(dac_bits=8, adc=UniformAdcConfigV1(precision, range_bits), per_layer=per_layer)
     return apply_regime(hw, regime)
 
 
-def table_adc_hardware(table: tk.Path, n_bits: int, range_bits: int) -> CrossbarConfigV1:
-    """Crossbar hardware whose column ADCs read a code-transfer table (``adc_kind="nnadc_table"``).
-    The table's n bits span +-2^(r-1) pairs: the grid of a uniform (n - r)+r split, recorded as
-    the nominal precision (the table decides the codes)."""
-    return CrossbarConfigV1(dac_bits=8, adc_precision_bits=n_bits - range_bits, adc_range_bits=range_bits,
-                            adc_kind="nnadc_table", adc_options=(("table", table),))
+def table_adc_hardware(table: tk.Path, range_bits: int) -> CrossbarConfigV2:
+    """Crossbar hardware whose column ADCs read a code-transfer table over +-2^(r-1) pairs (the
+    table's own bit count sets the step)."""
+    return CrossbarConfigV2(dac_bits=8, adc=TableAdcConfigV1(table, range_bits))
 
 
-def nnadc_hardware(nnadc: NnadcSettings, range_bits: int) -> Tuple[CrossbarConfigV1, str]:
+def nnadc_hardware(nnadc: NnadcSettings, range_bits: int) -> Tuple[CrossbarConfigV2, str, Tuple[int, int]]:
     """Crossbar hardware whose column ADCs are instances of a trained NNADC (its code-transfer
-    table), and a label."""
+    table), a label, and the uniform (precision, range) split with the same grid."""
     n_bits = nnadc.designs[nnadc.transfer_table_design].n_bits
-    hw = table_adc_hardware(crossbar_adc_table_job(nnadc).out_table, n_bits, range_bits)
-    return hw, f"NNADC {nnadc.transfer_table_design} ({n_bits} bit)"
+    hw = table_adc_hardware(crossbar_adc_table_job(nnadc).out_table, range_bits)
+    return hw, f"NNADC {nnadc.transfer_table_design} ({n_bits} bit)", (n_bits - range_bits, range_bits)
 
 
 def study_model(s: ExperimentSettings, pos_encoding: str = "rel") -> Tuple[Data, Recognizer, tk.Path, TuneLmScaleJob]:
@@ -361,11 +360,11 @@ def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
             clipping[f"rel-pos pos-proj ADC {p}+{r}{tag}"] = d.clipping[0]
     if s.study_nnadc is not None:
         ckpt, tuned = study["rel"]
-        hw, label = nnadc_hardware(s.study_nnadc, s.study_nnadc_range_bits)
+        hw, label, grid = nnadc_hardware(s.study_nnadc, s.study_nnadc_range_bits)
         d = memristor_draws(ckpt, data, rec, tuned, hw, s.study_draws)
         res.nnadc = d
         rows.append({"system": f"memristor rel-pos, {label}", "bits": float(s.study_bits),
-                     "adc": (hw.adc_precision_bits, hw.adc_range_bits), "wer": d.aggregate(),
+                     "adc": grid, "wer": d.aggregate(),
                      "note": "NNADC as every column's ADC; adc = the uniform split with the same grid"})
         clipping[f"rel-pos {label}"] = d.clipping[0]
 

@@ -162,7 +162,7 @@ def test_fresh_cell_ignores_reset_and_bad_voltages_rejected():
     assert load_synaptogen_params().u_max == pytest.approx(1.46)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.cuda
 def test_cuda_cells_match_statistics():
     a, b = Cells(N, seed=1), Cells(N, seed=1, device="cuda")
     b.apply_voltage(-2.0)

@@ -1,8 +1,11 @@
-"""CrossbarConfigV1: validation names the parameter (and layer), per-layer overrides by pattern,
-Sisyphus hashing of the plain dataclass."""
+"""The hardware description: CrossbarConfigV2 with its typed ADC, and the legacy CrossbarConfigV1.
+Validation names the parameter (and layer), per-layer overrides by pattern, Sisyphus hashing of
+the plain dataclasses, V1 -> V2 per layer."""
 import pytest
+import sisyphus.hash as sis_hash
 
-from memristor_asr.crossbar import CrossbarConfigError, CrossbarConfigV1, register_adc_kind, ADC_KINDS
+from memristor_asr.crossbar import (AdcConfigError, CrossbarConfigError, CrossbarConfigV1, CrossbarConfigV2,
+                                    TableAdcConfigV1, UniformAdcConfigV1, layer_hardware)
 
 
 @pytest.mark.parametrize("kwargs,param", [
@@ -43,7 +46,6 @@ def test_per_layer_overrides_apply_in_order_and_errors_name_the_layer():
 
 
 def test_dict_and_tuple_overrides_are_equal_and_hash_alike():
-    sis_hash = pytest.importorskip("sisyphus.hash")
     a = CrossbarConfigV1(per_layer={"*.linear_pos": {"adc_range_bits": 6}})
     b = CrossbarConfigV1(per_layer=(("*.linear_pos", (("adc_range_bits", 6),)),))
     assert a == b
@@ -54,7 +56,6 @@ def test_dict_and_tuple_overrides_are_equal_and_hash_alike():
 
 
 def test_fields_added_later_keep_old_hashes(monkeypatch):
-    sis_hash = pytest.importorskip("sisyphus.hash")
     cfg = CrossbarConfigV1()
     before = sis_hash.short_hash(cfg)
     # simulate a field that a later version adds with default "uniform": excluded while default
@@ -64,36 +65,63 @@ def test_fields_added_later_keep_old_hashes(monkeypatch):
     assert sis_hash.short_hash(cfg) != before  # (here the field existed before, so the id moves)
 
 
-def test_adc_kind_extension_point():
-    calls = []
-    register_adc_kind("test-kind", lambda cfg: calls.append(cfg) or ADC_KINDS["uniform"](cfg))
-    try:
-        cfg = CrossbarConfigV1(adc_kind="test-kind", adc_options={"model": "/some/path"})
-        assert cfg.adc_options == (("model", "/some/path"),)
-        from memristor_asr.crossbar import make_adc
-
-        make_adc(cfg)
-        assert calls and calls[0].adc_kind == "test-kind"
-    finally:
-        del ADC_KINDS["test-kind"]
+def test_v1_adc_kinds_are_a_closed_list_and_map_to_typed_adcs():
+    assert CrossbarConfigV1().adc_config() == UniformAdcConfigV1(4, 4)
+    t = CrossbarConfigV1(adc_kind="nnadc_table", adc_range_bits=3, adc_options={"table": "/t.npz", "instance_offset": 2})
+    assert t.to_v2().adc == TableAdcConfigV1("/t.npz", 3, 2)
+    with pytest.raises(CrossbarConfigError, match="needs adc_options"):
+        CrossbarConfigV1(adc_kind="nnadc_table")
+    with pytest.raises(CrossbarConfigError, match="adc_kind must be one of"):
+        CrossbarConfigV1(adc_kind="my-plugin")
 
 
-def test_provider_adc_kind_registers_on_first_use():
-    from memristor_asr.crossbar.adc import ADC_KIND_PROVIDERS
+@pytest.mark.parametrize("make,param", [
+    (lambda: UniformAdcConfigV1(precision_bits=-1), "UniformAdcConfigV1.precision_bits"),
+    (lambda: UniformAdcConfigV1(range_bits=2.0), "UniformAdcConfigV1.range_bits"),
+    (lambda: UniformAdcConfigV1(0, 0), "single level"),
+    (lambda: TableAdcConfigV1(""), "TableAdcConfigV1.table"),
+    (lambda: TableAdcConfigV1("/t.npz", range_bits=0), "TableAdcConfigV1.range_bits"),
+    (lambda: TableAdcConfigV1("/t.npz", instance_offset=-1), "TableAdcConfigV1.instance_offset")])
+def test_invalid_adc_settings_name_the_parameter(make, param):
+    with pytest.raises(AdcConfigError, match=param):
+        make()
 
-    registered = []
-    import memristor_asr.crossbar.adc as adc
 
-    def provider():
-        registered.append(True)
-        register_adc_kind("test-lazy", ADC_KINDS["uniform"])
+def test_v2_holds_a_typed_adc_and_overrides_replace_it_whole():
+    assert CrossbarConfigV2().adc == UniformAdcConfigV1(4, 4)
+    with pytest.raises(CrossbarConfigError, match="adc must be one of"):
+        CrossbarConfigV2(adc=(4, 4))
+    with pytest.raises(CrossbarConfigError, match=r"unknown field 'adc_range_bits'"):
+        CrossbarConfigV2(per_layer={"*": {"adc_range_bits": 3}})
+    cfg = CrossbarConfigV2(per_layer={"*.linear_pos": {"adc": UniformAdcConfigV1(2, 6)},
+                                      "blocks.1.*": {"adc": TableAdcConfigV1("/t.npz", 4)}})
+    assert cfg.for_layer("blocks.0.linear_pos").adc == UniformAdcConfigV1(2, 6)
+    assert isinstance(cfg.for_layer("blocks.1.linear_pos").adc, TableAdcConfigV1)  # the later pattern wins
+    assert cfg.for_layer("blocks.0.ff").adc == UniformAdcConfigV1(4, 4) and cfg.for_layer("x").per_layer == ()
+    with pytest.raises(CrossbarConfigError, match=r"layer 'blocks.3.ff': adc must be one of"):
+        CrossbarConfigV2(per_layer={"blocks.3.*": {"adc": {"precision_bits": 2}}}).for_layer("blocks.3.ff")
+    assert "ADC uniform p=4 r=4" in CrossbarConfigV2().describe()
+    assert "ADC table t.npz r=4" in CrossbarConfigV2(adc=TableAdcConfigV1("/x/t.npz")).describe()
+    assert "ADC ideal" in CrossbarConfigV2(adc=UniformAdcConfigV1(None, None)).describe()
 
-    adc._test_provider = provider
-    ADC_KIND_PROVIDERS["test-lazy"] = "memristor_asr.crossbar.adc:_test_provider"
-    try:
-        cfg = CrossbarConfigV1(adc_kind="test-lazy")
-        assert registered and cfg.adc_kind == "test-lazy"
-    finally:
-        del ADC_KIND_PROVIDERS["test-lazy"]
-        ADC_KINDS.pop("test-lazy", None)
-        del adc._test_provider
+
+def test_v2_hashes_its_adc_and_differs_from_v1():
+    a = CrossbarConfigV2(per_layer={"*.linear_pos": {"adc": UniformAdcConfigV1(4, 6)}})
+    b = CrossbarConfigV2(per_layer=(("*.linear_pos", (("adc", UniformAdcConfigV1(4, 6)),)),))
+    assert a == b and sis_hash.short_hash(a) == sis_hash.short_hash(b)
+    h = sis_hash.short_hash
+    assert h(CrossbarConfigV2()) != h(CrossbarConfigV2(adc=UniformAdcConfigV1(4, 5)))
+    assert h(CrossbarConfigV2()) != h(CrossbarConfigV1())  # a new version gets new ids once
+    assert h(CrossbarConfigV2(adc=TableAdcConfigV1("/a.npz"))) != h(CrossbarConfigV2(adc=TableAdcConfigV1("/b.npz")))
+
+
+def test_layer_hardware_resolves_either_version_per_layer():
+    v1 = CrossbarConfigV1(adc_precision_bits=3, per_layer=(("*.linear_pos", {"adc_range_bits": 6}),
+                                                            ("blocks.1.*", {"adc_precision_bits": 2})))
+    got = layer_hardware(v1, "blocks.1.linear_pos")
+    assert isinstance(got, CrossbarConfigV2) and got.adc == UniformAdcConfigV1(2, 6)  # overrides merge field-wise
+    assert layer_hardware(v1, "blocks.0.ff").adc == UniformAdcConfigV1(3, 4)
+    with pytest.raises(CrossbarConfigError, match="resolved per layer"):
+        v1.to_v2()
+    with pytest.raises(CrossbarConfigError, match="hardware must be a CrossbarConfigV2"):
+        layer_hardware({"adc": 4}, "x")

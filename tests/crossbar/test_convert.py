@@ -1,10 +1,11 @@
 """Whole-model conversion: every QuantLinear replaced, per-layer ADC overrides, bit-reproducible
-draws independent of memory chunking, clipping report and pre-ADC histogram PNG."""
+draws independent of memory chunking, the legacy V1 description giving the same draw as V2,
+clipping report and pre-ADC histogram PNG."""
 import torch
 import pytest
 
 from memristor_asr.crossbar import (
-    CrossbarConfigV1, CrossbarLinearV1, clipping_report, convert_to_crossbars, crossbar_layers,
+    CrossbarConfigV1, CrossbarConfigV2, CrossbarLinearV1, UniformAdcConfigV1, clipping_report, convert_to_crossbars, crossbar_layers,
     enable_pre_adc_histograms, plot_pre_adc_histograms, pre_adc_histograms, seed_read_noise,
 )
 from memristor_asr.quant import QuantLinear, calibration
@@ -59,7 +60,7 @@ def test_ideal_conversion_reproduces_the_qat_model():
     x = torch.randn(2, 30, 48)
     with torch.no_grad():
         ref = m.eval()(x)
-    ideal = CrossbarConfigV1(dac_bits=None, adc_precision_bits=None, adc_range_bits=None, read_noise="off",
+    ideal = CrossbarConfigV2(dac_bits=None, adc=UniformAdcConfigV1(None, None), read_noise="off",
                              device_model="ideal")
     convert_to_crossbars(m, ideal, seed=1)
     torch.testing.assert_close(m(x), ref, rtol=1e-4, atol=1e-4)
@@ -67,7 +68,7 @@ def test_ideal_conversion_reproduces_the_qat_model():
 
 def test_draws_are_bit_reproducible_and_independent_of_chunking():
     x = torch.randn(2, 30, 48)
-    cfg = CrossbarConfigV1(read_noise="paper", cycles_before_programming=2, tile_rows=32, tile_cols=40)
+    cfg = CrossbarConfigV2(read_noise="paper", cycles_before_programming=2, tile_rows=32, tile_cols=40)
     a = convert_to_crossbars(_model(), cfg, seed=7)
     b = convert_to_crossbars(_model(), cfg, seed=7, max_cells_per_chunk=1000)  # one tile per chunk
     c = convert_to_crossbars(_model(), cfg, seed=8)
@@ -86,7 +87,7 @@ def test_draws_are_bit_reproducible_and_independent_of_chunking():
 def test_per_layer_adc_override_reduces_positional_clipping_and_histograms(tmp_path):
     m = _model()
     x = torch.randn(2, 30, 48)
-    base = CrossbarConfigV1(read_noise="off", adc_precision_bits=4, adc_range_bits=4)
+    base = CrossbarConfigV2(read_noise="off", adc=UniformAdcConfigV1(4, 4))
     convert_to_crossbars(m, base, seed=1)
     m(x)
     rep = clipping_report(m)
@@ -95,10 +96,10 @@ def test_per_layer_adc_override_reduces_positional_clipping_and_histograms(tmp_p
     assert rep["__total__"]["outputs"] == sum(v["outputs"] for k, v in rep.items() if k != "__total__")
 
     m2 = _model()
-    override = CrossbarConfigV1(read_noise="off", per_layer={"*.linear_pos": {"adc_range_bits": 8}})
+    override = CrossbarConfigV2(read_noise="off", per_layer={"*.linear_pos": {"adc": UniformAdcConfigV1(4, 8)}})
     convert_to_crossbars(m2, override, seed=1)
-    assert crossbar_layers(m2)["blocks.1.linear_pos"].cfg.adc_range_bits == 8
-    assert crossbar_layers(m2)["blocks.1.ff"].cfg.adc_range_bits == 4
+    assert crossbar_layers(m2)["blocks.1.linear_pos"].cfg.adc == UniformAdcConfigV1(4, 8)
+    assert crossbar_layers(m2)["blocks.1.ff"].cfg.adc == UniformAdcConfigV1(4, 4)
     enable_pre_adc_histograms(m2)
     m2(x)
     rep2 = clipping_report(m2)
@@ -111,6 +112,25 @@ def test_per_layer_adc_override_reduces_positional_clipping_and_histograms(tmp_p
     png = tmp_path / "hist.png"
     plot_pre_adc_histograms(hists, str(png), title="test")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_legacy_v1_description_gives_the_same_draw_as_v2():
+    """A CrossbarConfigV1 (flat ADC fields, per-layer ADC override) programs and reads exactly like
+    the equivalent V2 description: same states, same noisy outputs, same clipping counts."""
+    x = torch.randn(2, 30, 48)
+    v1 = CrossbarConfigV1(read_noise="physical", adc_precision_bits=3, adc_range_bits=3, tile_rows=32,
+                          per_layer={"*.linear_pos": {"adc_range_bits": 6}})
+    v2 = CrossbarConfigV2(read_noise="physical", adc=UniformAdcConfigV1(3, 3), tile_rows=32,
+                          per_layer={"*.linear_pos": {"adc": UniformAdcConfigV1(3, 6)}})
+    a, b = convert_to_crossbars(_model(), v1, seed=5), convert_to_crossbars(_model(), v2, seed=5)
+    for name, la in crossbar_layers(a).items():
+        lb = crossbar_layers(b)[name]
+        assert la.cfg == lb.cfg and torch.equal(la.r_diff, lb.r_diff) and torch.equal(la.r_sum, lb.r_sum)
+    seed_read_noise(a, 5, "u")
+    seed_read_noise(b, 5, "u")
+    assert torch.equal(a(x), b(x))
+    ra, rb = clipping_report(a), clipping_report(b)
+    assert ra == rb and ra["blocks.0.linear_pos"]["adc"] == "uniform p=3 r=6"
 
 
 def test_pattern_typo_and_model_without_quant_layers_are_errors():

@@ -16,7 +16,7 @@ from sis_helpers import make_setup, run_manager
 
 GRAPH = """
 from sisyphus import tk
-from memristor_asr.crossbar import CrossbarConfigV1
+from memristor_asr.crossbar import CrossbarConfigV2, UniformAdcConfigV1
 from memristor_asr.jobs.crossbar import CrossbarCellStatisticsJob, EstimateCorrectionFactorJob, SimulateCrossbarLogProbsJob
 
 def py():
@@ -25,7 +25,7 @@ def py():
     tk.register_output("cells/half_voltage", stats.out_half_voltage)
     corr = EstimateCorrectionFactorJob(n_pairs=2000, seed=1)
     tk.register_output("cells/correction_factor", corr.out_correction_factor)
-    cfg = CrossbarConfigV1(read_noise="paper", per_layer={{"*.linear_pos": {{"adc_range_bits": 6}}}})
+    cfg = CrossbarConfigV2(read_noise="paper", per_layer={{"*.linear_pos": {{"adc": UniformAdcConfigV1(4, 6)}}}})
     for seed in {seeds!r}:
         sim = SimulateCrossbarLogProbsJob(tk.Path({ckpt!r}), tk.Path({manifest!r}), cfg, seed=seed,
                                           max_batch_seconds=2.0, cpu_rqmt=1, mem_rqmt=2)
@@ -69,7 +69,7 @@ def test_crossbar_jobs_through_manager(tiny_setup_inputs, tmp_path):
     lp1 = load_logprobs(out / "draw1" / "logprobs.pt")
     lp2 = load_logprobs(out / "draw2" / "logprobs.pt")
     assert sorted(lp1.utterances) == ["u0", "u1", "u2"] and lp1.vocab[0] == "<blank>"
-    assert lp1.meta["seed"] == 1 and lp1.meta["converter_config"]["read_noise"] == "paper"
+    assert lp1.meta["seed"] == 1 and lp1.meta["hardware"]["read_noise"] == "paper"
     assert not torch.equal(lp1.utterances["u0"], lp2.utterances["u0"])
     layers = json.loads((out / "draw1" / "clipping.json").read_text())
     assert layers["blocks.0.mhsa.linear_pos"]["adc"] == "uniform p=4 r=6"

@@ -6,13 +6,13 @@ import pytest
 import torch
 from scipy import stats
 
-from memristor_asr.crossbar import CrossbarConfigV1, CrossbarLinearV1, fused_adc
+from memristor_asr.crossbar import CrossbarConfigV2, UniformAdcConfigV1, CrossbarLinearV1, fused_adc
 from memristor_asr.crossbar.diagnostics import PreAdcHistogram
 from memristor_asr.quant import QuantLinear, calibration
 
 pytestmark = pytest.mark.skipif(not fused_adc.available(), reason="fused kernel needs numba")
 
-NO_ADC = dict(adc_precision_bits=None, adc_range_bits=None)
+NO_ADC = dict(adc=UniformAdcConfigV1(None, None))
 
 
 def _qat_layer(n_in, n_out, bits, seed=0):
@@ -60,8 +60,8 @@ def test_normal_draws_are_independent_across_columns_rows_pairs_and_keys():
 def test_fused_forward_equals_torch_path_without_noise():
     q = _qat_layer(300, 50, 4)  # 300 rows: 128 + 128 + 44 (a short last tile)
     x = torch.randn(40, 300) * 2
-    for adc in ({}, NO_ADC, dict(adc_precision_bits=3, adc_range_bits=2)):
-        xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV1(read_noise="off", **adc), 3, "layer")
+    for adc in ({}, NO_ADC, dict(adc=UniformAdcConfigV1(3, 2))):
+        xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(read_noise="off", **adc), 3, "layer")
         assert xb.uses_fused_path(x.device)
         fused = xb(x)
         n_fused = xb.clipping_stats()
@@ -82,7 +82,7 @@ def test_clipped_counts_per_row_tile_match_an_independent_count():
     the rounded pre-ADC values outside the range, in both paths; the short tile clips least."""
     q = _qat_layer(300, 50, 4)  # row tiles of 128, 128, 44
     x = torch.randn(64, 300) * 2
-    cfg = CrossbarConfigV1(read_noise="off", adc_precision_bits=3, adc_range_bits=3)
+    cfg = CrossbarConfigV2(read_noise="off", adc=UniformAdcConfigV1(3, 3))
     xb = CrossbarLinearV1.from_quant_linear(q, cfg, 3, "layer")
     v = xb._column_codes(x).round()  # [tiles, N, P*out], before the ADC
     want = [int((v[j].abs() > xb.adc.max_code).sum()) for j in range(v.shape[0])]
@@ -107,7 +107,7 @@ def test_clipped_counts_per_row_tile_match_an_independent_count():
 @pytest.mark.parametrize("noise", ["physical", "paper"])
 def test_fused_noise_statistics_equal_torch_path(noise):
     q = _qat_layer(160, 12, 4, seed=2)
-    xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV1(read_noise=noise, **NO_ADC), 5, "layer")
+    xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(read_noise=noise, **NO_ADC), 5, "layer")
     x = torch.randn(1, 160).expand(20000, -1)
     fused, ref = xb(x).double(), _torch_path(xb, x).double()
     ratio = fused.std(0) / ref.std(0)
@@ -118,7 +118,7 @@ def test_fused_noise_statistics_equal_torch_path(noise):
 
 def test_fused_results_do_not_depend_on_thread_count():
     q = _qat_layer(256, 96, 4, seed=4)
-    cfg = CrossbarConfigV1(read_noise="paper", adc_precision_bits=6, adc_range_bits=4)
+    cfg = CrossbarConfigV2(read_noise="paper", adc=UniformAdcConfigV1(6, 4))
     x = torch.randn(333, 256)
     before = torch.get_num_threads()
     outs = []
@@ -135,7 +135,7 @@ def test_fused_results_do_not_depend_on_thread_count():
 
 def test_fused_noise_is_seeded_advances_and_reseeds():
     q = _qat_layer(64, 16, 3)
-    xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV1(read_noise="paper", **NO_ADC), 9, "layer")
+    xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(read_noise="paper", **NO_ADC), 9, "layer")
     x = torch.randn(20, 64)
     xb.seed_read_noise(1)
     y1, y2 = xb(x), xb(x)
@@ -148,7 +148,7 @@ def test_fused_noise_is_seeded_advances_and_reseeds():
 
 def test_fused_histogram_samples_the_same_frames_as_the_torch_path():
     q = _qat_layer(200, 30, 4, seed=6)
-    xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV1(read_noise="off"), 2, "layer")
+    xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(read_noise="off"), 2, "layer")
     x = torch.randn(45, 200)
     hists = []
     for run in (lambda: xb(x), lambda: _torch_path(xb, x)):

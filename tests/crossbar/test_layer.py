@@ -3,12 +3,12 @@ noise statistically), DAC/ADC arithmetic, clipping counts, conversion errors."""
 import pytest
 import torch
 
-from memristor_asr.crossbar import CrossbarConfigV1, CrossbarConversionError, CrossbarLinearV1, DacV1, UniformAdcV1
+from memristor_asr.crossbar import CrossbarConfigV2, UniformAdcConfigV1, CrossbarConversionError, CrossbarLinearV1, DacV1, UniformAdcV1
 from memristor_asr.crossbar.programming import bit_planes
 from memristor_asr.quant import QuantLinear, calibration
 
-IDEAL = dict(dac_bits=None, adc_precision_bits=None, adc_range_bits=None, read_noise="off", device_model="ideal")
-NO_ADC = dict(adc_precision_bits=None, adc_range_bits=None)
+IDEAL = dict(dac_bits=None, adc=UniformAdcConfigV1(None, None), read_noise="off", device_model="ideal")
+NO_ADC = dict(adc=UniformAdcConfigV1(None, None))
 
 
 def _qat_layer(n_in, n_out, bits, bias=True, seed=0):
@@ -25,7 +25,7 @@ def _qat_layer(n_in, n_out, bits, bias=True, seed=0):
 def test_ideal_limit_equals_qat_output(bits, n_in, n_out, tile_rows, tile_cols, bias):
     q = _qat_layer(n_in, n_out, bits, bias)
     x = torch.randn(3, 11, n_in) * 2.5  # some inputs beyond the observed range: clipped alike
-    xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV1(tile_rows=tile_rows, tile_cols=tile_cols, **IDEAL),
+    xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(tile_rows=tile_rows, tile_cols=tile_cols, **IDEAL),
                                             seed=1, name="layer")
     with torch.no_grad():
         ref = q(x)
@@ -46,13 +46,13 @@ def test_bit_planes_recombine_to_integer_weights():
 def test_fast_mean_equals_per_cell_reference_without_noise():
     q = _qat_layer(200, 40, 4)
     x = torch.randn(17, 200)
-    xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV1(read_noise="off", tile_rows=64, **NO_ADC), 3, "layer")
+    xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(read_noise="off", tile_rows=64, **NO_ADC), 3, "layer")
     fast, ref = xb.column_currents(x), xb.column_currents_reference(x)
     assert fast.shape == ref.shape == (4, 17, 3 * 40)
     torch.testing.assert_close(fast, ref, rtol=1e-5, atol=1e-6 * float(ref.abs().max()))
     torch.testing.assert_close(xb(x), xb.forward_reference(x), rtol=1e-5, atol=1e-5)
     # with the default 4+4-bit ADC the digitised outputs agree except for float ties at rounding edges
-    xb4 = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV1(read_noise="off", tile_rows=64), 3, "layer")
+    xb4 = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(read_noise="off", tile_rows=64), 3, "layer")
     same = torch.isclose(xb4(x), xb4.forward_reference(x), rtol=1e-5, atol=1e-6)
     assert same.float().mean() > 0.995
 
@@ -60,7 +60,7 @@ def test_fast_mean_equals_per_cell_reference_without_noise():
 @pytest.mark.parametrize("noise", ["physical", "paper"])
 def test_fast_noise_std_within_5_percent_of_reference(noise):
     q = _qat_layer(96, 8, 4, seed=2)
-    cfg = CrossbarConfigV1(read_noise=noise, tile_rows=48, **NO_ADC)
+    cfg = CrossbarConfigV2(read_noise=noise, tile_rows=48, **NO_ADC)
     xb = CrossbarLinearV1.from_quant_linear(q, cfg, 5, "layer")
     x = torch.randn(1, 96)
     x[0, :10] = 0.0  # zero inputs: only Johnson noise (physical) / none (paper) from those rows
@@ -80,7 +80,7 @@ def test_fast_noise_std_within_5_percent_of_reference(noise):
 def test_noise_std_product_matches_fp64(noise):
     """The read-noise std product (fp32) against the same sum in float64."""
     q = _qat_layer(300, 40, 5, seed=3)
-    cfg = CrossbarConfigV1(read_noise=noise, dac_bits=8)
+    cfg = CrossbarConfigV2(read_noise=noise, dac_bits=8)
     xb = CrossbarLinearV1.from_quant_linear(q, cfg, 7, "layer")
     x = torch.randn(64, 300) * 2
     codes, levels = xb.dac.codes(x, xb.act_scale, xb.act_q_max)
@@ -97,7 +97,7 @@ def test_noise_std_product_matches_fp64(noise):
 
 def test_noise_is_seeded_and_reseedable():
     q = _qat_layer(64, 16, 3)
-    cfg = CrossbarConfigV1(read_noise="paper")
+    cfg = CrossbarConfigV2(read_noise="paper")
     a = CrossbarLinearV1.from_quant_linear(q, cfg, 9, "layer")
     b = CrossbarLinearV1.from_quant_linear(q, cfg, 9, "layer")
     c = CrossbarLinearV1.from_quant_linear(q, cfg, 10, "layer")
@@ -141,8 +141,8 @@ def test_uniform_adc_rounds_clips_and_counts():
 def test_clipping_counted_per_layer():
     q = _qat_layer(128, 32, 4)
     x = torch.randn(40, 128) * 3
-    wide = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV1(read_noise="off", adc_range_bits=8), 1, "layer")
-    narrow = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV1(read_noise="off", adc_range_bits=1), 1, "layer")
+    wide = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(read_noise="off", adc=UniformAdcConfigV1(4, 8)), 1, "layer")
+    narrow = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(read_noise="off", adc=UniformAdcConfigV1(4, 1)), 1, "layer")
     wide(x)
     narrow(x)
     sw, sn = wide.clipping_stats(), narrow.clipping_stats()
@@ -159,7 +159,7 @@ def test_clipping_counted_per_layer():
 def test_conversion_errors_name_the_layer():
     q = QuantLinear(16, 4, weight_bits=4, name="blk.ff")
     with pytest.raises(CrossbarConversionError, match="blk.ff.*never observed"):
-        CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV1(), 1, "blk.ff")
+        CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(), 1, "blk.ff")
 
     class Broken(torch.nn.Module):  # contract violation: levels off the grid
         def __init__(self):
@@ -174,12 +174,12 @@ def test_conversion_errors_name_the_layer():
             return levels * 5, s
 
     with pytest.raises(CrossbarConversionError, match="'odd'.*not on the 3-bit grid"):
-        CrossbarLinearV1.from_quant_linear(Broken(), CrossbarConfigV1(), 1, "odd")
+        CrossbarLinearV1.from_quant_linear(Broken(), CrossbarConfigV2(), 1, "odd")
 
 
 def test_nominal_cells_without_variation_are_deterministic():
     q = _qat_layer(64, 8, 3)
-    cfg = CrossbarConfigV1(device_variation=False, read_noise="off", **NO_ADC)
+    cfg = CrossbarConfigV2(device_variation=False, read_noise="off", **NO_ADC)
     a = CrossbarLinearV1.from_quant_linear(q, cfg, 1, "layer")
     b = CrossbarLinearV1.from_quant_linear(q, cfg, 2, "layer")
     assert torch.equal(a.r_diff, b.r_diff)
@@ -189,10 +189,10 @@ def test_nominal_cells_without_variation_are_deterministic():
     assert 0.1 < a.iv.r_on < 0.2 and 0.8 < a.iv.r_off < 0.9  # nominal LRS ~4.5 kOhm, HRS ~76 kOhm
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.cuda
 def test_cuda_layer_matches_reference():
     q = _qat_layer(100, 30, 4).cuda()
-    xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV1(read_noise="off", **NO_ADC), 3, "layer")
+    xb = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(read_noise="off", **NO_ADC), 3, "layer")
     x = torch.randn(9, 100, device="cuda")
     assert xb.r_diff.is_cuda
     torch.testing.assert_close(xb.column_currents(x), xb.column_currents_reference(x), rtol=1e-4, atol=1e-9)

@@ -134,3 +134,13 @@ def test_counter_based_cycle_innovations_are_independent_standard_normal():
     for a, b in ((e[:-1], e[1:]), (e[: n // 2], e[n // 2:])):  # neighbours, and the two segments
         corr = ((a - a.mean(0)) * (b - b.mean(0))).mean(0) / (a.std(0) * b.std(0))
         assert float(corr.abs().max()) < tol
+
+
+def test_regimes_apply_to_v2_and_leave_its_adc_alone():
+    from memristor_asr.crossbar import CrossbarConfigV2, UniformAdcConfigV1
+
+    base = CrossbarConfigV2(adc=UniformAdcConfigV1(2, 6), per_layer={"*.pos": {"adc": UniformAdcConfigV1(4, 8)}})
+    sml = apply_regime(base, "synaptogenml")
+    assert sml.adc == base.adc and sml.per_layer == base.per_layer
+    assert (sml.read_noise, sml.cycles_before_programming, sml.cycling_granularity) == ("paper", 15, "array")
+    assert apply_regime(CrossbarConfigV2(), "physical") == CrossbarConfigV2()

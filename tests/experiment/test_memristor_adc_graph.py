@@ -1,5 +1,6 @@
 """The main graph end to end on the miniature corpus, and the daily rerun: adding an ADC split
 reruns only conversion, recognition, scoring and report jobs; data and training come from the cache."""
+import json
 import os
 import pathlib
 
@@ -55,7 +56,8 @@ def test_default_graph_on_miniature_corpus_and_rerun_with_new_adc_split(tmp_path
     assert "float" in table and "QAT" in table and "PTQ" in table and "memristor" in table
     # the NNADC entry: its transfer table drove every column ADC of the crossbar simulation
     assert "NNADC pl3 (3 bit)" in table
-    nnadc_clip = [p for p in (setup / "work").rglob("clipping.json") if "nnadc_table" in p.read_text()]
+    nnadc_clip = [p for p in (setup / "work").rglob("clipping.json")
+                  if any(str(v.get("adc", "")).startswith("table ") for v in json.loads(p.read_text()).values())]
     assert nnadc_clip, "no crossbar simulation used the NNADC"
     assert (setup / "output" / "memristor_adc" / "wer_vs_bits.png").stat().st_size > 1000
     # both hardware regimes ran (the cycled SynaptogenML regime on the 3-bit Table 3 model)

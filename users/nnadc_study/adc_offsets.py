@@ -22,6 +22,6 @@ def py():
     s = ExperimentSettings()
     data, rec, ckpt, tuned = study_model(s)
     for k in OFFSETS_LSB:
-        hw = table_adc_hardware(ReferenceAdcTableJob(N_BITS, offset_lsb=k).out_table, N_BITS, RANGE_BITS)
+        hw = table_adc_hardware(ReferenceAdcTableJob(N_BITS, offset_lsb=k).out_table, RANGE_BITS)
         wers, _ = memristor_wers(ckpt, data, rec, tuned, hw, s.study_draws)
         tk.register_output(f"nnadc_study/offset{k}_wer", wers[0])

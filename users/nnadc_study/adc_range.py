@@ -21,6 +21,6 @@ def py():
     s = ExperimentSettings()
     data, rec, ckpt, tuned = study_model(s)
     for r in RANGE_BITS:
-        hw, _ = nnadc_hardware(NnadcSettings(), r)
+        hw, _, _ = nnadc_hardware(NnadcSettings(), r)
         wers, _ = memristor_wers(ckpt, data, rec, tuned, hw, s.study_draws)
         tk.register_output(f"nnadc_study/range{r}_wer", wers[0])

@@ -1,20 +1,108 @@
-"""The ADC: column currents to digital values. The one place where outputs are quantized.
+"""The column ADC: its typed configuration and the quantizer. The one place where outputs are
+quantized.
 
 An ADC receives a tile column's summed current [A], multiplies it by the correction factor
-``c`` (so one full-scale (LRS, HRS) pair reads about 1) and quantizes. Kinds are registered in
-:data:`ADC_KINDS` as factories ``cfg -> adc``; a new converter (e.g. a neural-network ADC) adds
-its own kind with :func:`register_adc_kind` and is selected with ``CrossbarConfigV1.adc_kind``
-(its settings in ``CrossbarConfigV1.adc_options``). Kinds living in other packages are listed in
-:data:`ADC_KIND_PROVIDERS` (``"module:function"`` that registers them), so any process (a
-Sisyphus worker, a graph config) can use them without importing that package first. An ADC is a callable
-``current [...] -> (values [...], number of clipped outputs as a 0-dim int64 tensor)`` with an
-attribute ``correction_factor``.
+``c`` (so one full-scale (LRS, HRS) pair reads about 1) and quantizes. The hardware description
+(:class:`~memristor_asr.crossbar.config.CrossbarConfigV2`) holds one ADC *configuration* (a
+frozen dataclass, hashed into job ids); each layer builds its converter from it with
+``adc_config.build(correction_factor)``:
+
+- :class:`UniformAdcConfigV1` -> :class:`UniformAdcV1`: precision bits p (step 2^-p full-scale
+  pairs) and range bits r (clipping at +-2^(r-1) pairs), SynaptogenML's ``fake_quantize`` ADC.
+- :class:`TableAdcConfigV1` -> ``memristor_asr.nnadc.crossbar_adc.NnadcTableAdcV1``: a converter
+  given by a code-transfer table with Monte-Carlo instances (a trained NNADC, or a reference
+  table); its own bit count sets the step, so it has no precision field.
+
+Interface of a built converter (what the crossbar layer calls): ``input_scale`` (codes per
+ampere), ``output_step`` (full-scale pairs per code), ``max_code``, ``clip_value``,
+``correction_factor``, ``quantize_scaled_(v, per_tile=False)`` (in place on
+``v = I * input_scale``, returns the clipped count, per row tile with ``per_tile``) and
+``__call__(current) -> (values in full-scale pairs, clipped)``. The layer folds ``input_scale``
+into its DAC level tables and multiplies by ``output_step`` once after summing planes and
+tiles; by linearity that equals calling the converter on every column current.
 """
-from typing import Callable, Dict, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple, Union
 
 import torch
 
-__all__ = ["UniformAdcV1", "ADC_KINDS", "ADC_KIND_PROVIDERS", "register_adc_kind", "adc_kind_available", "make_adc"]
+__all__ = ["UniformAdcConfigV1", "TableAdcConfigV1", "AdcConfig", "ADC_CONFIG_TYPES", "UniformAdcV1", "AdcConfigError"]
+
+
+class AdcConfigError(ValueError):
+    """An invalid ADC setting; the message names the parameter."""
+
+
+def _bits(where: str, value, minimum: int, allow_none: bool) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise AdcConfigError(f"{where} must be an integer >= {minimum}{' or None' if allow_none else ''}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class UniformAdcConfigV1:
+    """A uniform ADC.
+
+    Attributes:
+        precision_bits: step 2^-p in units of one full-scale cell pair; None = no rounding
+        range_bits: clipping at +-2^(r-1) full-scale cell pairs; None = no clipping
+    """
+
+    precision_bits: Optional[int] = 4
+    range_bits: Optional[int] = 4
+
+    def __post_init__(self):
+        _bits("UniformAdcConfigV1.precision_bits", self.precision_bits, 0, True)
+        _bits("UniformAdcConfigV1.range_bits", self.range_bits, 0, True)
+        if self.precision_bits == 0 and self.range_bits == 0:
+            raise AdcConfigError("UniformAdcConfigV1: range_bits=0 with precision_bits=0 leaves the ADC a single "
+                                 "level (0); use at least one bit")
+
+    def build(self, correction_factor: float) -> "UniformAdcV1":
+        return UniformAdcV1(self.precision_bits, self.range_bits, correction_factor)
+
+    def describe(self) -> str:
+        if self.precision_bits is None and self.range_bits is None:
+            return "ideal"
+        return f"uniform p={self.precision_bits} r={self.range_bits}"
+
+
+@dataclass(frozen=True)
+class TableAdcConfigV1:
+    """A converter given by a code-transfer table (``memristor_asr.nnadc.save_transfer_table``:
+    its bit count, transfer law and Monte-Carlo instances); physical ADC (row tile, column) uses
+    instance ``(tile * columns + column + instance_offset) % instances``.
+
+    Attributes:
+        table: the ``.npz`` table (a path, or a Sisyphus ``tk.Path`` made by a job)
+        range_bits: the table's full-scale input spans +-2^(r-1) full-scale cell pairs
+        instance_offset: shifts the assignment of table instances to physical ADCs
+    """
+
+    table: Any
+    range_bits: int = 4
+    instance_offset: int = 0
+
+    def __post_init__(self):
+        if self.table is None or (isinstance(self.table, str) and not self.table):
+            raise AdcConfigError("TableAdcConfigV1.table: give the code-transfer table (.npz)")
+        _bits("TableAdcConfigV1.range_bits", self.range_bits, 1, False)
+        _bits("TableAdcConfigV1.instance_offset", self.instance_offset, 0, False)
+
+    def build(self, correction_factor: float):
+        from memristor_asr.nnadc.crossbar_adc import NnadcTableAdcV1  # the table's decoding lives with the NNADC
+
+        return NnadcTableAdcV1(str(self.table), self.range_bits, correction_factor, self.instance_offset)
+
+    def describe(self) -> str:
+        name = str(self.table).replace("\\", "/").rsplit("/", 1)[-1]
+        return f"table {name} r={self.range_bits}" + (f" offset={self.instance_offset}" if self.instance_offset else "")
+
+
+#: the ADC configurations a hardware description may hold
+ADC_CONFIG_TYPES = (UniformAdcConfigV1, TableAdcConfigV1)
+AdcConfig = Union[UniformAdcConfigV1, TableAdcConfigV1]
 
 
 class UniformAdcV1:
@@ -23,11 +111,7 @@ class UniformAdcV1:
     SynaptogenML's ``fake_quantize`` ADC). An output is *clipped* when its rounded value lies
     outside that range. None for p means no rounding, None for r no clipping.
 
-    Interface every ADC kind provides (the crossbar layer's fast path uses it):
-    ``input_scale`` (codes per ampere), ``output_step`` (full-scale pairs per code),
-    ``quantize_scaled_(v, per_tile=False)`` (in place on ``v = I * input_scale``, returns the clipped
-    count, per row tile with ``per_tile``),
-    ``correction_factor`` and ``__call__(current) -> (values in full-scale pairs, clipped)``.
+    Built by :meth:`UniformAdcConfigV1.build`; the interface is in the module docstring.
 
     :param precision_bits: p or None
     :param range_bits: r or None
@@ -77,40 +161,3 @@ class UniformAdcV1:
 
     def __repr__(self) -> str:
         return f"UniformAdcV1(p={self.precision_bits}, r={self.range_bits}, c={self.correction_factor:g})"
-
-
-#: ADC factories by ``CrossbarConfigV1.adc_kind``; each takes the (per-layer) config
-ADC_KINDS: Dict[str, Callable] = {
-    "uniform": lambda cfg: UniformAdcV1(cfg.adc_precision_bits, cfg.adc_range_bits, cfg.correction_factor),
-}
-
-
-#: kinds registered on first use by calling ``module:function`` (keeps this package import-free)
-ADC_KIND_PROVIDERS: Dict[str, str] = {
-    "nnadc_table": "memristor_asr.nnadc.crossbar_adc:register_nnadc_adc_kind",
-}
-
-
-def register_adc_kind(name: str, factory: Callable) -> None:
-    """Make ``adc_kind=name`` available; ``factory(cfg)`` returns the ADC of a layer."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"ADC kind name must be a non-empty string, got {name!r}")
-    ADC_KINDS[name] = factory
-
-
-def adc_kind_available(name: str) -> bool:
-    """True if ``name`` is registered, registering it from :data:`ADC_KIND_PROVIDERS` if needed."""
-    if name not in ADC_KINDS and name in ADC_KIND_PROVIDERS:
-        import importlib
-
-        module, func = ADC_KIND_PROVIDERS[name].split(":")
-        getattr(importlib.import_module(module), func)()
-    return name in ADC_KINDS
-
-
-def make_adc(cfg) -> Callable:
-    """The ADC a (per-layer) :class:`~memristor_asr.crossbar.config.CrossbarConfigV1` describes."""
-    if not adc_kind_available(cfg.adc_kind):
-        raise ValueError(f"adc_kind must be one of {sorted(set(ADC_KINDS) | set(ADC_KIND_PROVIDERS))}, "
-                         f"got {cfg.adc_kind!r}")
-    return ADC_KINDS[cfg.adc_kind](cfg)

@@ -1,38 +1,43 @@
-"""The converter configuration: one object describing the simulated hardware.
+"""The hardware description: one object describing the simulated crossbar hardware.
 
-Every hardware assumption of a crossbar simulation lives in :class:`CrossbarConfigV1` (fields in
-physical units), hashed into Sisyphus job ids as its field dict. Per-layer overrides are
-``fnmatch`` patterns on the module's qualified name (e.g. ``"*.linear_pos"`` for the rel-pos
-positional projection); every matching override applies in order, so the last one wins.
+Every hardware assumption of a crossbar simulation lives in :class:`CrossbarConfigV2` (fields in
+physical units; the column converter is a typed object, ``adc``, from
+:mod:`memristor_asr.crossbar.adc`), hashed into Sisyphus job ids as its field dict. Per-layer
+overrides are ``fnmatch`` patterns on the module's qualified name (e.g. ``"*.linear_pos"`` for
+the rel-pos positional projection); every matching override applies in order, so the last one
+wins. :class:`CrossbarConfigV1` (flat ADC fields and a string ``adc_kind``) stays loadable: its
+job ids are unchanged, and :func:`layer_hardware` turns either version into the resolved V2
+description of one layer.
 """
 import dataclasses
 import fnmatch
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Iterable, Optional, Tuple, Union
 
-__all__ = ["CrossbarConfigV1", "CrossbarConfigError"]
+from memristor_asr.crossbar.adc import ADC_CONFIG_TYPES, AdcConfig, AdcConfigError, TableAdcConfigV1, UniformAdcConfigV1
+
+__all__ = ["CrossbarConfigV2", "CrossbarConfigV1", "CrossbarConfigError", "layer_hardware"]
 
 Overrides = Union[Dict[str, Dict[str, Any]], Tuple[Tuple[str, Any], ...]]
 
 
 class CrossbarConfigError(ValueError):
-    """An invalid converter setting; the message names the parameter (and layer)."""
+    """An invalid hardware setting; the message names the parameter (and layer)."""
+
+
+#: the kinds of CrossbarConfigV1.adc_kind (V2 holds a typed ADC object instead)
+V1_ADC_KINDS = ("uniform", "nnadc_table")
 
 
 @dataclass
-class CrossbarConfigV1:
-    """Simulated memristor hardware for the crossbar layers.
+class _HardwareFields:
+    """The fields and behaviour both versions share (everything but the ADC).
 
     Attributes:
         dac_bits: DAC resolution: inputs (in units of the layer's full-scale activation) are
             rounded to steps of 2^-(bits-1) and clipped to [-1, 1]; None = ideal DAC, which
             reproduces the layer's own QAT activation grid exactly
         v_read_max: read voltage of a full-scale input [V]
-        adc_precision_bits: ADC step 2^-p in units of one full-scale cell pair; None = no rounding
-        adc_range_bits: ADC clipping at +-2^(r-1) full-scale cell pairs; None = no clipping
-        adc_kind: ADC model: "uniform" or a kind registered in ``memristor_asr.crossbar.adc``
-            (e.g. "nnadc_table", provided by ``memristor_asr.nnadc``)
-        adc_options: extra settings of a non-uniform ADC kind, ``((name, value), ...)``
         correction_factor: current-to-value factor c [1/A]; a (LRS, HRS) pair at input x reads
             about x after multiplying its current by c
         tile_rows: crossbar tile height (inputs per tile); partial sums of row tiles are
@@ -55,10 +60,6 @@ class CrossbarConfigV1:
 
     dac_bits: Optional[int] = 8
     v_read_max: float = 0.6
-    adc_precision_bits: Optional[int] = 4
-    adc_range_bits: Optional[int] = 4
-    adc_kind: str = "uniform"
-    adc_options: Tuple[Tuple[str, Any], ...] = ()
     correction_factor: float = 8020.0
     tile_rows: int = 128
     tile_cols: int = 128
@@ -73,14 +74,12 @@ class CrossbarConfigV1:
     var_order: int = 10
     per_layer: Overrides = ()
 
-    #: fields added after V1 was first used, with their default: left out of the Sisyphus hash
-    #: while they hold that default, so existing job ids stay valid (add new fields here)
-    HASH_EXCLUDE_DEFAULTS: ClassVar[Dict[str, Any]] = {"cycling_granularity": "cell"}
+    #: fields added after a version was first used, with their default: left out of the
+    #: Sisyphus hash while they hold that default, so existing job ids stay valid
+    HASH_EXCLUDE_DEFAULTS: ClassVar[Dict[str, Any]] = {}
 
     def __post_init__(self):
         self.per_layer = self._normalise_overrides(self.per_layer)
-        self.adc_options = tuple((str(k), v) for k, v in (self.adc_options.items() if isinstance(self.adc_options, dict)
-                                                          else self.adc_options))
         self.validate()
 
     # --------------------------------------------------------------------------------- hashing
@@ -92,25 +91,25 @@ class CrossbarConfigV1:
         return state
 
     # --------------------------------------------------------------------------------- overrides
-    @staticmethod
-    def _normalise_overrides(per_layer: Overrides) -> Tuple[Tuple[str, Tuple[Tuple[str, Any], ...]], ...]:
+    @classmethod
+    def _normalise_overrides(cls, per_layer: Overrides) -> Tuple[Tuple[str, Tuple[Tuple[str, Any], ...]], ...]:
         items = per_layer.items() if isinstance(per_layer, dict) else per_layer
         out = []
+        allowed = {f.name for f in dataclasses.fields(cls)} - {"per_layer"}
         for item in items:
             if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)):
-                raise CrossbarConfigError(f"CrossbarConfigV1.per_layer: expected (pattern, overrides) pairs, got {item!r}")
+                raise CrossbarConfigError(f"{cls.__name__}.per_layer: expected (pattern, overrides) pairs, got {item!r}")
             pattern, ov = item
             ov = ov.items() if isinstance(ov, dict) else ov
             ov = tuple((str(k), v) for k, v in ov)
-            allowed = {f.name for f in dataclasses.fields(CrossbarConfigV1)} - {"per_layer"}
             for k, _ in ov:
                 if k not in allowed:
-                    raise CrossbarConfigError(f"CrossbarConfigV1.per_layer[{pattern!r}]: unknown field {k!r} "
+                    raise CrossbarConfigError(f"{cls.__name__}.per_layer[{pattern!r}]: unknown field {k!r} "
                                               f"(known: {', '.join(sorted(allowed))})")
             out.append((pattern, ov))
         return tuple(out)
 
-    def for_layer(self, name: str) -> "CrossbarConfigV1":
+    def for_layer(self, name: str):
         """The configuration of layer ``name``: this one with every matching override applied
         (in order), validated with the layer named in errors; ``per_layer`` of the result is empty."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "per_layer"}
@@ -118,7 +117,7 @@ class CrossbarConfigV1:
             if fnmatch.fnmatchcase(name, pattern):
                 values.update(dict(ov))
         try:
-            return CrossbarConfigV1(**values)
+            return type(self)(**values)
         except CrossbarConfigError as e:
             raise CrossbarConfigError(f"layer {name!r}: {e}") from None
 
@@ -128,7 +127,7 @@ class CrossbarConfigV1:
         for pattern, _ in self.per_layer:
             if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
                 some = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
-                raise CrossbarConfigError(f"CrossbarConfigV1.per_layer: pattern {pattern!r} matches no crossbar "
+                raise CrossbarConfigError(f"{type(self).__name__}.per_layer: pattern {pattern!r} matches no crossbar "
                                           f"layer (layers are e.g. {some})")
 
     # --------------------------------------------------------------------------------- validation
@@ -141,12 +140,6 @@ class CrossbarConfigV1:
                                           f"{' or None (ideal)' if allow_none else ''}, got {value!r}")
 
         bits("dac_bits", self.dac_bits, 1)
-        bits("adc_precision_bits", self.adc_precision_bits, 0)
-        bits("adc_range_bits", self.adc_range_bits, 0)
-        if self.adc_precision_bits is not None and self.adc_range_bits is not None \
-                and self.adc_precision_bits + self.adc_range_bits < 1:
-            raise CrossbarConfigError("adc_range_bits=0 with adc_precision_bits=0 leaves the ADC a single level (0); "
-                                      "use at least one bit")
         bits("tile_rows", self.tile_rows, 1, allow_none=False)
         bits("tile_cols", self.tile_cols, 1, allow_none=False)
         bits("cycles_before_programming", self.cycles_before_programming, 0, allow_none=False)
@@ -165,17 +158,117 @@ class CrossbarConfigV1:
             raise CrossbarConfigError(f"device_model must be 'synaptogen' or 'ideal', got {self.device_model!r}")
         if not isinstance(self.device_variation, bool):
             raise CrossbarConfigError(f"device_variation must be a bool, got {self.device_variation!r}")
-        from memristor_asr.crossbar.adc import ADC_KIND_PROVIDERS, ADC_KINDS, adc_kind_available  # adc.py imports nothing from here
 
-        if not isinstance(self.adc_kind, str) or not adc_kind_available(self.adc_kind):
-            raise CrossbarConfigError(f"adc_kind must be one of {sorted(set(ADC_KINDS) | set(ADC_KIND_PROVIDERS))}, "
-                                      f"got {self.adc_kind!r}")
+    def _describe(self, adc: str) -> str:
+        return (f"DAC {self.dac_bits or 'ideal'} bit, ADC {adc}, tiles {self.tile_rows}x{self.tile_cols}, "
+                f"noise {self.read_noise}, device {self.device_model}{'' if self.device_variation else ' (nominal)'}, "
+                f"{self.cycles_before_programming} cycles"
+                + (f" per {self.cycling_granularity}" if self.cycles_before_programming else "")
+                + (f", {len(self.per_layer)} layer overrides" if self.per_layer else ""))
+
+
+#: the fields both versions share (regimes may set these)
+SHARED_FIELDS = tuple(f.name for f in dataclasses.fields(_HardwareFields) if f.name != "per_layer")
+
+
+@dataclass
+class CrossbarConfigV2(_HardwareFields):
+    """Simulated memristor hardware for the crossbar layers (fields of :class:`_HardwareFields`
+    plus the column converter).
+
+    Attributes:
+        adc: the column ADC, a :class:`~memristor_asr.crossbar.adc.UniformAdcConfigV1` (default
+            4 precision + 4 range bits) or :class:`~memristor_asr.crossbar.adc.TableAdcConfigV1`;
+            a per-layer override replaces it whole (``{"*.linear_pos": {"adc": UniformAdcConfigV1(2, 6)}}``)
+    """
+
+    adc: AdcConfig = UniformAdcConfigV1()
+
+    def validate(self) -> None:
+        super().validate()
+        if not isinstance(self.adc, ADC_CONFIG_TYPES):
+            raise CrossbarConfigError(f"adc must be one of {[t.__name__ for t in ADC_CONFIG_TYPES]}, "
+                                      f"got {type(self.adc).__name__} {self.adc!r:.80}")
+
+    def describe(self) -> str:
+        """One line for logs and plots."""
+        return self._describe(self.adc.describe())
+
+
+@dataclass
+class CrossbarConfigV1(_HardwareFields):
+    """The first hardware description: flat ADC fields (kept loadable, its job ids unchanged).
+
+    Attributes:
+        adc_precision_bits: ADC step 2^-p in units of one full-scale cell pair; None = no rounding
+        adc_range_bits: ADC clipping at +-2^(r-1) full-scale cell pairs; None = no clipping
+        adc_kind: "uniform" or "nnadc_table" (a code-transfer table, ``adc_options``
+            ``(("table", path), ("instance_offset", k))``; the precision field is ignored there)
+        adc_options: extra settings of a non-uniform ADC kind, ``((name, value), ...)``
+    """
+
+    adc_precision_bits: Optional[int] = 4
+    adc_range_bits: Optional[int] = 4
+    adc_kind: str = "uniform"
+    adc_options: Tuple[Tuple[str, Any], ...] = ()
+
+    HASH_EXCLUDE_DEFAULTS: ClassVar[Dict[str, Any]] = {"cycling_granularity": "cell"}
+
+    def __post_init__(self):
+        self.adc_options = tuple((str(k), v) for k, v in (self.adc_options.items() if isinstance(self.adc_options, dict)
+                                                          else self.adc_options))
+        super().__post_init__()
+
+    def validate(self) -> None:
+        super().validate()
+        if not isinstance(self.adc_kind, str) or self.adc_kind not in V1_ADC_KINDS:
+            raise CrossbarConfigError(f"adc_kind must be one of {list(V1_ADC_KINDS)}, got {self.adc_kind!r}")
+        for name in ("adc_precision_bits", "adc_range_bits"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                raise CrossbarConfigError(f"{name} must be an integer >= 0 or None (ideal), got {v!r}")
+        if self.adc_precision_bits == 0 and self.adc_range_bits == 0:
+            raise CrossbarConfigError("adc_range_bits=0 with adc_precision_bits=0 leaves the ADC a single level (0); "
+                                      "use at least one bit")
+        try:
+            self.adc_config()
+        except AdcConfigError as e:
+            raise CrossbarConfigError(f"CrossbarConfigV1 ADC fields: {e}") from None
+
+    def adc_config(self) -> AdcConfig:
+        """The typed ADC these flat fields describe."""
+        if self.adc_kind == "uniform":
+            return UniformAdcConfigV1(self.adc_precision_bits, self.adc_range_bits)
+        opts = dict(self.adc_options)
+        if "table" not in opts:
+            raise AdcConfigError("adc_kind='nnadc_table' needs adc_options (('table', <transfer_table.npz>),)")
+        if self.adc_range_bits is None:
+            raise AdcConfigError("adc_range_bits: an NNADC has a finite input range; set adc_range_bits")
+        return TableAdcConfigV1(opts["table"], self.adc_range_bits, int(opts.get("instance_offset", 0)))
+
+    def to_v2(self) -> CrossbarConfigV2:
+        """The same hardware as a V2 description (per-layer ADC overrides need :func:`layer_hardware`)."""
+        if any(k.startswith("adc_") for _, ov in self.per_layer for k, _ in ov):
+            raise CrossbarConfigError("CrossbarConfigV1.to_v2: per-layer ADC overrides are resolved per layer; "
+                                      "use layer_hardware(config, layer_name)")
+        shared = {name: getattr(self, name) for name in SHARED_FIELDS}
+        return CrossbarConfigV2(**shared, per_layer=self.per_layer, adc=self.adc_config())
 
     def describe(self) -> str:
         """One line for logs and plots."""
         adc = "ideal" if self.adc_precision_bits is None and self.adc_range_bits is None else \
             f"{self.adc_kind} p={self.adc_precision_bits} r={self.adc_range_bits}"
-        return (f"DAC {self.dac_bits or 'ideal'} bit, ADC {adc}, tiles {self.tile_rows}x{self.tile_cols}, "
-                f"noise {self.read_noise}, device {self.device_model}{'' if self.device_variation else ' (nominal)'}, "
-                f"{self.cycles_before_programming} cycles"
-                + (f" per {self.cycling_granularity}" if self.cycles_before_programming else "") + (f", {len(self.per_layer)} layer overrides" if self.per_layer else ""))
+        return self._describe(adc)
+
+
+Hardware = Union[CrossbarConfigV1, CrossbarConfigV2]
+
+
+def layer_hardware(config: Hardware, name: str) -> CrossbarConfigV2:
+    """The resolved V2 description of layer ``name`` (overrides applied, ``per_layer`` empty) of
+    either version: what a crossbar layer is built from."""
+    if isinstance(config, CrossbarConfigV1):
+        return config.for_layer(name).to_v2()
+    if isinstance(config, CrossbarConfigV2):
+        return config.for_layer(name)
+    raise CrossbarConfigError(f"hardware must be a CrossbarConfigV2 (or V1), got {type(config).__name__}")

@@ -10,7 +10,7 @@ from typing import Dict, Optional
 
 import torch
 
-from memristor_asr.crossbar.config import CrossbarConfigV1
+from memristor_asr.crossbar.config import Hardware
 from memristor_asr.crossbar.layer import CrossbarLinearV1
 from memristor_asr.crossbar.programming import DEFAULT_MAX_CELLS_PER_CHUNK, derive_seed, n_planes_for
 
@@ -31,13 +31,14 @@ def crossbar_layers(model: torch.nn.Module) -> Dict[str, CrossbarLinearV1]:
 
 
 @torch.no_grad()
-def convert_to_crossbars(model: torch.nn.Module, config: CrossbarConfigV1, seed: int, *,
+def convert_to_crossbars(model: torch.nn.Module, config: Hardware, seed: int, *,
                          device: Optional[torch.device] = None,
                          max_cells_per_chunk: int = DEFAULT_MAX_CELLS_PER_CHUNK) -> torch.nn.Module:
     """Replace every QuantLinear of ``model`` (in place) by a crossbar layer programmed from it.
 
     :param model: a QAT model (its activation quantizers must have observed data)
-    :param config: global converter configuration with per-layer overrides (patterns must match)
+    :param config: the hardware description (``CrossbarConfigV2``, or V1) with per-layer overrides
+        (patterns must match)
     :param seed: the device-draw seed
     :param device: where to program and simulate (default: each layer's weight device)
     :param max_cells_per_chunk: cells simulated at once while programming (memory bound only;

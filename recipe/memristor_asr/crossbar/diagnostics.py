@@ -98,7 +98,7 @@ def clipping_report(model: torch.nn.Module) -> Dict[str, dict]:
     report, clipped, outputs = {}, 0, 0
     for name, m in _layers(model):
         s = m.clipping_stats()
-        s["adc"] = f"{m.cfg.adc_kind} p={m.cfg.adc_precision_bits} r={m.cfg.adc_range_bits}"
+        s["adc"] = m.cfg.adc.describe()
         report[m.name or name] = s
         clipped += s["clipped"]
         outputs += s["outputs"]

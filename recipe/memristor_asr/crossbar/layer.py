@@ -16,7 +16,7 @@ Nothing of size [frames, inputs, outputs] is formed.
 On CPU with a uniform ADC the element-wise rest (noise, rounding, clipping, significance,
 sum over row tiles) runs in one fused pass per row tile with counter-based noise
 (:mod:`~memristor_asr.crossbar.fused_adc`): results do not depend on the thread count. Other
-ADC kinds and CUDA take the torch path (:meth:`CrossbarLinearV1.column_currents` and the
+ADC configurations and CUDA take the torch path (:meth:`CrossbarLinearV1.column_currents` and the
 ADC's ``quantize_scaled_``): same distribution, another random stream.
 
 Reference path (:meth:`CrossbarLinearV1.forward_reference`): every cell's current and its own
@@ -27,8 +27,8 @@ from typing import Any, Dict, Optional
 import torch
 
 from memristor_asr.crossbar import fused_adc
-from memristor_asr.crossbar.adc import UniformAdcV1, make_adc
-from memristor_asr.crossbar.config import CrossbarConfigV1
+from memristor_asr.crossbar.adc import UniformAdcV1
+from memristor_asr.crossbar.config import CrossbarConfigV2, Hardware, layer_hardware
 from memristor_asr.crossbar.dac import DacV1
 from memristor_asr.crossbar.iv import make_iv
 from memristor_asr.crossbar.noise import cell_read, column_variance_coefficients, read_noise_model
@@ -55,7 +55,7 @@ class CrossbarLinearV1(torch.nn.Module):
 
     Attributes:
         name: qualified module name (errors, seeds, diagnostics)
-        cfg: the layer's resolved :class:`CrossbarConfigV1`
+        cfg: the layer's resolved :class:`CrossbarConfigV2` (no per-layer overrides)
         significance: [P] plane weights 2^(P-1) ... 1
         n_clipped, n_adc_outputs: ADC outputs clipped / converted since the last reset
         tile_clipped, tile_outputs: the same per row tile (a partial last tile has smaller column
@@ -63,7 +63,7 @@ class CrossbarLinearV1(torch.nn.Module):
         pre_adc_histogram: a :class:`~memristor_asr.crossbar.diagnostics.PreAdcHistogram` or None
     """
 
-    def __init__(self, name: str, in_features: int, out_features: int, cfg: CrossbarConfigV1, act_scale: float,
+    def __init__(self, name: str, in_features: int, out_features: int, cfg: CrossbarConfigV2, act_scale: float,
                  act_q_max: int, weight_scale: float, significance, r_diff: torch.Tensor, r_sum: torch.Tensor,
                  bias: Optional[torch.Tensor], read_seed: int):
         super().__init__()
@@ -82,7 +82,7 @@ class CrossbarLinearV1(torch.nn.Module):
         self.iv = make_iv(cfg.device_model, cfg.correction_factor, cfg.v_read_max)
         self.noise = read_noise_model(cfg.read_noise)
         self.dac = DacV1(cfg.dac_bits, cfg.v_read_max)
-        self.adc = make_adc(cfg)
+        self.adc = cfg.adc.build(cfg.correction_factor)
         self.read_seed = int(read_seed)
         self._gen: Optional[torch.Generator] = None
         self._calls = 0  # forward calls since the last seed_read_noise: keys the fused path's noise
@@ -96,18 +96,18 @@ class CrossbarLinearV1(torch.nn.Module):
 
     # ------------------------------------------------------------------------------ building
     @classmethod
-    def from_quant_linear(cls, layer: torch.nn.Module, cfg: CrossbarConfigV1, seed: int, name: str,
+    def from_quant_linear(cls, layer: torch.nn.Module, cfg: Hardware, seed: int, name: str,
                           device: Optional[torch.device] = None,
                           max_cells_per_chunk: int = DEFAULT_MAX_CELLS_PER_CHUNK) -> "CrossbarLinearV1":
         """Program a :class:`memristor_asr.quant.QuantLinear` onto crossbars.
 
         :param layer: the QAT layer (its input quantizer must have observed data)
-        :param cfg: the converter configuration; per-layer overrides are resolved here
+        :param cfg: the hardware description (V2, or V1); per-layer overrides are resolved here
         :param seed: the device-draw seed (tile and read-noise seeds derive from it and ``name``)
         :param name: the layer's qualified module name
         :param device: where to program and run (default: the layer's weight device)
         """
-        cfg = cfg.for_layer(name)
+        cfg = layer_hardware(cfg, name)
         iq, wq = getattr(layer, "input_quantizer", None), getattr(layer, "weight_quantizer", None)
         if iq is None or wq is None or not hasattr(layer, "integer_weight"):
             raise CrossbarConversionError(f"layer {name!r}: not a QuantLinear (needs input_quantizer, "

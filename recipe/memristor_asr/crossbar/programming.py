@@ -27,7 +27,7 @@ from typing import List, Optional, Tuple
 import torch
 
 from memristor_asr.crossbar.cells import Cells
-from memristor_asr.crossbar.config import CrossbarConfigV1
+from memristor_asr.crossbar.config import CrossbarConfigV2
 from memristor_asr.crossbar.iv import IVModel
 from memristor_asr.crossbar.params import load_synaptogen_params
 
@@ -90,14 +90,14 @@ def _tile_grid(n: int, size: int) -> List[Tuple[int, int]]:
 
 
 @torch.no_grad()
-def program_planes(planes: torch.Tensor, cfg: CrossbarConfigV1, iv: IVModel, seed: int, layer_name: str,
+def program_planes(planes: torch.Tensor, cfg: CrossbarConfigV2, iv: IVModel, seed: int, layer_name: str,
                    device: Optional[torch.device] = None,
                    max_cells_per_chunk: int = DEFAULT_MAX_CELLS_PER_CHUNK,
                    cycling_granularity: Optional[str] = None) -> ProgrammedStatesV1:
     """Program every plane of one layer onto differential crossbar tiles.
 
     :param planes: [P, in, out] in {-1, 0, 1}
-    :param cfg: the layer's (resolved) converter configuration
+    :param cfg: the layer's resolved hardware description
     :param iv: the I-V model (its nominal states are used without device variation)
     :param seed: the draw seed; tile seeds derive from it and ``layer_name``
     :param device: where to simulate and store (default: the planes' device)

@@ -1,8 +1,9 @@
-"""Named hardware regimes: presets of :class:`CrossbarConfigV1` fields.
+"""Named hardware regimes: presets of the hardware fields that :class:`CrossbarConfigV2` and
+:class:`CrossbarConfigV1` share (never the ADC: a regime is the device and its programming).
 
 - ``"physical"``: the project's default hardware (physically correct read noise, no cycling
   before programming). Applying it returns a config equal to its input's defaults, so existing
-  job ids (which hash CrossbarConfigV1's fields) stay valid.
+  job ids (which hash the config's fields) stay valid.
 - ``"synaptogenml"``: every SynaptogenML behaviour that changes results, so the papers' numbers
   (produced with SynaptogenML's torch path) can be reproduced. Facts read from the
   rwth-i6/SynaptogenML sources (no code taken from there):
@@ -43,7 +44,7 @@
   behaviour of ``layer.py``.
 
 A regime field in :data:`PENDING_FIELDS` (``cycling_granularity``, default "cell") is set like
-any other once ``CrossbarConfigV1`` has it; with a config class that lacks it,
+any other once the config class has it; with a config class that lacks it,
 :func:`apply_regime` names it in an error unless ``strict=False``, and :func:`program_options`
 gives the keyword arguments of :func:`memristor_asr.crossbar.programming.program_planes` that
 implement it.
@@ -52,12 +53,12 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Dict, Tuple, Union
 
-from memristor_asr.crossbar.config import CrossbarConfigError, CrossbarConfigV1
+from memristor_asr.crossbar.config import SHARED_FIELDS, CrossbarConfigError, Hardware
 
 __all__ = ["HardwareRegimeV1", "REGIMES", "get_regime", "apply_regime", "program_options", "synaptogenml_draw_cycles",
            "PENDING_FIELDS"]
 
-#: fields a regime may set that CrossbarConfigV1 does not have yet, with the default that
+#: fields a regime may set that the config classes do not have yet, with the default that
 #: reproduces today's behaviour (for ``HASH_EXCLUDE_DEFAULTS``) and the program_planes keyword
 PENDING_FIELDS: Dict[str, Tuple[Any, str]] = {
     "cycling_granularity": ("cell", "cycling_granularity"),
@@ -71,7 +72,7 @@ class HardwareRegimeV1:
     Attributes:
         name: registry key
         description: one line: what the regime is for
-        fields: ``((field, value), ...)`` set on a CrossbarConfigV1
+        fields: ``((field, value), ...)`` set on a hardware description
         sources: ``((field, where the behaviour comes from), ...)``, one entry per field
     """
 
@@ -81,7 +82,7 @@ class HardwareRegimeV1:
     sources: Tuple[Tuple[str, str], ...] = ()
 
     def __post_init__(self):
-        known = {f.name for f in dataclasses.fields(CrossbarConfigV1)} - {"per_layer"}
+        known = set(SHARED_FIELDS)
         names = [k for k, _ in self.fields]
         for k in names:
             if k not in known and k not in PENDING_FIELDS:
@@ -155,10 +156,10 @@ def get_regime(regime: Union[str, HardwareRegimeV1]) -> HardwareRegimeV1:
     return REGIMES[regime]
 
 
-def apply_regime(cfg: CrossbarConfigV1, regime: Union[str, HardwareRegimeV1], strict: bool = True) -> CrossbarConfigV1:
+def apply_regime(cfg: Hardware, regime: Union[str, HardwareRegimeV1], strict: bool = True) -> Hardware:
     """``cfg`` with the regime's fields set (``dataclasses.replace``; per-layer overrides kept).
 
-    :param strict: a regime field that CrossbarConfigV1 does not have yet (:data:`PENDING_FIELDS`)
+    :param strict: a regime field that the config class does not have yet (:data:`PENDING_FIELDS`)
         is an error naming it; with ``strict=False`` it is left out (pass
         :func:`program_options` to ``program_planes`` for it)
     """
@@ -176,9 +177,9 @@ def apply_regime(cfg: CrossbarConfigV1, regime: Union[str, HardwareRegimeV1], st
 
 
 def program_options(regime: Union[str, HardwareRegimeV1]) -> Dict[str, Any]:
-    """Keyword arguments of ``program_planes`` for the regime's fields that CrossbarConfigV1 lacks."""
+    """Keyword arguments of ``program_planes`` for the regime's fields that the config classes lack."""
     reg = get_regime(regime)
-    have = {f.name for f in dataclasses.fields(CrossbarConfigV1)}
+    have = set(SHARED_FIELDS)
     return {PENDING_FIELDS[k][1]: v for k, v in reg.fields if k in PENDING_FIELDS and k not in have}
 
 

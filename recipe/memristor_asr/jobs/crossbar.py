@@ -9,9 +9,9 @@ Thin wrappers over :mod:`memristor_asr.crossbar`; the logic and its tests live t
 - :class:`EstimateCorrectionFactorJob`: ``out_correction_factor`` (variable: least-squares c for
   positive inputs, 1/A), ``out_report`` (JSON: c, c for +- inputs, per-input gains).
 - :class:`SimulateCrossbarLogProbsJob`: ``out_logprobs`` (``CtcLogProbs`` file,
-  ``memristor_asr.decoding.logprobs``; ``meta`` holds seed, converter config and the pooled
+  ``memristor_asr.decoding.logprobs``; ``meta`` holds seed, hardware description and the pooled
   clipped fraction), ``out_clipping`` (JSON, :func:`memristor_asr.crossbar.clipping_report`:
-  ``{layer: {"clipped", "outputs", "fraction", "adc"}, "__total__": {...}}``),
+  ``{layer: {"clipped", "outputs", "fraction", "adc", "tiles", "full_tiles"}, "__total__": {...}}``),
   ``out_histogram`` (PNG of pre-ADC values per layer kind, every 8th frame), ``out_histogram_data`` (JSON).
 """
 __all__ = ["CrossbarCellStatisticsJob", "EstimateCorrectionFactorJob", "SimulateCrossbarLogProbsJob"]
@@ -23,7 +23,7 @@ from typing import Optional, Sequence, Tuple
 from sisyphus import Job, Task, tk
 
 from memristor_asr.jobs.common import ResourceArgsJob, log_to_stdout, write_json
-from memristor_asr.crossbar.config import CrossbarConfigV1
+from memristor_asr.crossbar.config import CrossbarConfigV1, CrossbarConfigV2, Hardware
 
 #: the pre-ADC histogram bins every 8th frame (binning all of them took ~40 % of a draw's time);
 #: clipped counts are exact
@@ -104,29 +104,30 @@ class SimulateCrossbarLogProbsJob(ResourceArgsJob):
     """One device draw: convert a QAT checkpoint's crossbar layers to simulated memristor crossbars
     and compute CTC log-probabilities of a corpus, with per-layer ADC clipping statistics.
 
-    Changing the converter configuration or the seed reuses the trained checkpoint and re-runs
+    Changing the hardware (e.g. its ``adc``) or the seed reuses the trained checkpoint and re-runs
     only this job (and what reads its output). The same arguments give bit-identical outputs on
     the same kind of device.
 
     :param checkpoint: QAT model checkpoint (``memristor_asr.model.load_model``; it carries the
         model configuration)
     :param manifest: corpus manifest (``memristor_asr.data.manifest``)
-    :param converter_config: the simulated hardware (global settings + per-layer overrides)
+    :param hardware: the simulated hardware, a :class:`CrossbarConfigV2` (global settings, the ADC
+        in ``adc``, per-layer overrides); a :class:`CrossbarConfigV1` is accepted too
     :param seed: the device-draw seed (programming and read noise)
     :param max_batch_seconds: padded audio seconds per forward pass (hashed: the batching decides
         which read-noise draws an utterance gets)
     :param cpu_rqmt, mem_rqmt, time_rqmt, gpu_rqmt: engine requirements (not hashed)
     """
 
-    def __init__(self, checkpoint: tk.Path, manifest: tk.Path, converter_config: CrossbarConfigV1, seed: int,
+    def __init__(self, checkpoint: tk.Path, manifest: tk.Path, hardware: Hardware, seed: int,
                  max_batch_seconds: float = 60.0, cpu_rqmt: int = 2,
                  mem_rqmt: float = 8, time_rqmt: float = 4, gpu_rqmt: int = 0):
-        if not isinstance(converter_config, CrossbarConfigV1):
-            raise TypeError(f"SimulateCrossbarLogProbsJob: converter_config must be a CrossbarConfigV1, "
-                            f"got {type(converter_config).__name__}")
+        if not isinstance(hardware, (CrossbarConfigV2, CrossbarConfigV1)):
+            raise TypeError(f"SimulateCrossbarLogProbsJob: hardware must be a CrossbarConfigV2 (or V1), "
+                            f"got {type(hardware).__name__}")
         self.checkpoint = checkpoint
         self.manifest = manifest
-        self.converter_config = converter_config
+        self.hardware = hardware
         self.seed = seed
         self.max_batch_seconds = max_batch_seconds
         self.rqmt = {"cpu": cpu_rqmt, "mem": mem_rqmt, "time": time_rqmt, "gpu": gpu_rqmt}
@@ -155,7 +156,7 @@ class SimulateCrossbarLogProbsJob(ResourceArgsJob):
         if self.rqmt["cpu"]:
             torch.set_num_threads(int(self.rqmt["cpu"]))
         device = "cuda" if self.rqmt["gpu"] and torch.cuda.is_available() else "cpu"
-        cfg = self.converter_config
+        cfg = self.hardware
         utterances = read_manifest(self.manifest.get_path())
         model, _ = load_model(self.checkpoint.get_path(), device=device)
         model = convert_to_crossbars(model, cfg, self.seed)
@@ -164,8 +165,9 @@ class SimulateCrossbarLogProbsJob(ResourceArgsJob):
         meta = {"checkpoint": self.checkpoint.get_path(), "manifest": self.manifest.get_path(), "seed": self.seed,
                 # plain values only (an ADC table given as a tk.Path becomes its file name): the
                 # log-prob file is read back with torch.load(weights_only=True)
-                "converter_config": json.loads(json.dumps(dataclasses.asdict(cfg), default=str)),
-                "converter": cfg.describe()}
+                "hardware_class": type(cfg).__name__,
+                "hardware": json.loads(json.dumps(dataclasses.asdict(cfg), default=str)),
+                "hardware_description": cfg.describe()}
         lp = compute_logprobs(model, utterances, self.max_batch_seconds, device=device, meta=meta)
         report = clipping_report(model)
         lp.meta["clipped_fraction"] = report["__total__"]["fraction"]
