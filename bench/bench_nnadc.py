@@ -36,8 +36,8 @@ from memristor_asr.nnadc import (  # noqa: E402
     train_pipelined,
     train_subranging,
 )
-from memristor_asr.nnadc.stage_training import stratified_pool, train_comparator_block, train_residue_block  # noqa: E402
-from memristor_asr.nnadc.vtc import VtcFamilyV1Config  # noqa: E402
+from memristor_asr.nnadc.circuit.vtc import VtcFamilyV1Config  # noqa: E402
+from memristor_asr.nnadc.training.stages import stratified_pool, train_comparator_block, train_residue_block  # noqa: E402
 
 
 def _config():
@@ -120,7 +120,7 @@ def bench_design(name: str, iterations: int, instances: int, out: str, residue_o
         "enob_breakdown": {k: round(v, 3) for k, v in metrics["variation_breakdown"].items()},
     }), flush=True)
     if out:
-        from memristor_asr.nnadc.plots import plot_dnl_inl, plot_enob_hist, plot_transfer
+        from memristor_asr.nnadc.evaluation.plots import plot_dnl_inl, plot_enob_hist, plot_transfer
 
         os.makedirs(out, exist_ok=True)
         save_converter(conv, os.path.join(out, f"{name}.pt"))

@@ -22,12 +22,11 @@ from memristor_asr.jobs.nnadc import (
     NnadcTransferTableJob,
     TrainNnadcConverterJob,
 )
-from memristor_asr.nnadc.converter_config import PipelinedAdcV1Config, StageV1Config, SubrangingAdcV1Config
-from memristor_asr.nnadc.evaluate import EvalV1Config
-from memristor_asr.nnadc.pipelined import ConverterTrainV1Config
-from memristor_asr.nnadc.sigma_sweep import SigmaSweepV1Config
-from memristor_asr.nnadc.sweep import BlockSweepV1Config
-from memristor_asr.nnadc.train import BlockTrainV1Config
+from memristor_asr.nnadc.design.config import PipelinedAdcV1Config, StageV1Config, SubrangingAdcV1Config
+from memristor_asr.nnadc.evaluation.block_sweep import BlockSweepV1Config
+from memristor_asr.nnadc.evaluation.monte_carlo import EvalV1Config
+from memristor_asr.nnadc.evaluation.sigma_sweep import SigmaSweepV1Config
+from memristor_asr.nnadc.training.config import BlockTrainV1Config, ConverterTrainV1Config
 
 
 def paper_designs() -> Dict[str, object]:
@@ -126,7 +125,7 @@ def build_nnadc_graph(s: NnadcSettings) -> Dict[str, object]:
 
 def crossbar_adc_table_job(s: NnadcSettings) -> NnadcTransferTableJob:
     """The code-transfer table of ``s.transfer_table_design``: what the ASR graph's crossbar ADC
-    (``adc_kind="nnadc_table"``) reads. Its training job is the one the NNADC graph builds (same
+    (``TableAdcConfigV1``) reads. Its training job is the one the NNADC graph builds (same
     id), so running either graph trains the converter once."""
     if s.transfer_table_design not in s.designs:
         raise ValueError(f"NnadcSettings.transfer_table_design {s.transfer_table_design!r} is not one of the designs "

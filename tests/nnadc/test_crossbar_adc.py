@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from memristor_asr.nnadc.crossbar_adc import NnadcTableAdcV1
-from memristor_asr.nnadc.transfer import ideal_codes
+from memristor_asr.nnadc.design.conversion_law import ideal_codes
+from memristor_asr.nnadc.export.crossbar_adc import NnadcTableAdcV1
 
 
 def _table(tmp_path, n_bits=6, instances=3, transfer="linear", corrupt=False):
@@ -48,25 +48,23 @@ def test_log_table_decodes_to_linear_values(tmp_path):
     assert (y - x).abs().max() < 0.01
 
 
-def test_registration_makes_the_kind_available(tmp_path):
-    pytest.importorskip("memristor_asr.crossbar.adc")
-    from memristor_asr.crossbar.adc import ADC_KINDS
-    from memristor_asr.nnadc.crossbar_adc import register_nnadc_adc_kind
+def test_table_adc_config_builds_the_table_converter(tmp_path):
+    """The typed hardware description reaches this converter in one step:
+    TableAdcConfigV1(table, range_bits, instance_offset).build(c)."""
+    from memristor_asr.crossbar import CrossbarConfigV2, TableAdcConfigV1
 
-    register_nnadc_adc_kind()
-    assert "nnadc_table" in ADC_KINDS
-
-    class Cfg:
-        adc_options = (("table", _table(tmp_path)),)
-        adc_range_bits = 2
-        correction_factor = 1.0
-
-    adc = ADC_KINDS["nnadc_table"](Cfg())
-    assert isinstance(adc, NnadcTableAdcV1) and adc.n_bits == 6
+    path = _table(tmp_path)
+    cfg = CrossbarConfigV2(adc=TableAdcConfigV1(path, range_bits=2, instance_offset=1), correction_factor=2.0)
+    adc = cfg.adc.build(cfg.correction_factor)
+    assert isinstance(adc, NnadcTableAdcV1) and adc.n_bits == 6 and adc.instance_offset == 1
+    assert adc.correction_factor == 2.0 and adc.clip_value == 2.0
+    ref = NnadcTableAdcV1(path, 2, 2.0, 1)
+    x = torch.linspace(-1e-3, 1e-3, 77)[None].repeat(2, 1)
+    assert torch.equal(adc(x.clone())[0], ref(x.clone())[0])
 
 
 def test_reference_table_offsets_are_static_and_zero_mean(tmp_path):
-    from memristor_asr.nnadc.transfer_table import reference_transfer_table, write_transfer_table
+    from memristor_asr.nnadc.export.transfer_table import reference_transfer_table, write_transfer_table
 
     levels, ideal = reference_transfer_table(6, 1025, n_instances=4)
     assert (ideal == ideal_codes(levels, 6, "linear")[None]).all()

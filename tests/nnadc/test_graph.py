@@ -17,7 +17,7 @@ spec.loader.exec_module(mod)
 
 from memristor_asr.nnadc import (BlockSweepV1Config, BlockTrainV1Config, ConverterTrainV1Config, EvalV1Config,
                                  PipelinedAdcV1Config, StageV1Config, SubrangingAdcV1Config)
-from memristor_asr.nnadc.sigma_sweep import SigmaSweepV1Config
+from memristor_asr.nnadc.evaluation.sigma_sweep import SigmaSweepV1Config
 
 def py():
     fast = BlockTrainV1Config(iterations=150, batch_size=512, log_every=150, pvt_aware=False)

@@ -2,14 +2,14 @@
 import numpy as np
 import pytest
 
-from memristor_asr.nnadc.combiner import (
+from memristor_asr.nnadc.design.combiner import (
     apply_calibration,
     fit_calibration,
     ideal_combine,
     ideal_stage_digits,
 )
-from memristor_asr.nnadc.metrics import ramp_dnl_inl, sine_inputs, sndr_enob, transition_levels
-from memristor_asr.nnadc.transfer import ideal_codes, target_fraction
+from memristor_asr.nnadc.evaluation.metrics import ramp_dnl_inl, sine_inputs, sndr_enob, transition_levels
+from memristor_asr.nnadc.design.conversion_law import ideal_codes, target_fraction
 
 
 @pytest.mark.parametrize("n_bits", [3, 5, 8, 10, 14])

@@ -1,4 +1,4 @@
-from memristor_asr.nnadc.report import results_rows, results_table
+from memristor_asr.nnadc.evaluation.report import results_rows, results_table
 
 
 def _metrics(enob_mc, n_bits=8):

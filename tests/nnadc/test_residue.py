@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from memristor_asr.nnadc import BlockTrainV1Config, ConverterTrainV1Config
-from memristor_asr.nnadc.stage_training import stratified_pool, train_residue_block
-from memristor_asr.nnadc.vtc import VtcFamilyV1Config
+from memristor_asr.nnadc.training.stages import stratified_pool, train_residue_block
+from memristor_asr.nnadc.circuit.vtc import VtcFamilyV1Config
 
 
 #: measured 0.34 % (seed 1, 4000 steps, one thread); STE from the start gives ~2-3 % on this block
@@ -65,8 +65,8 @@ def test_residue_schedule_and_swing_options():
     assert "residue_swing" not in ConverterTrainV1Config().__sis_state__()
     assert ConverterTrainV1Config(residue_swing=0.25).__sis_state__()["residue_swing"] == 0.25
     # the staged schedule is for MSE (residue) blocks
-    from memristor_asr.nnadc.block import CrossbarMlpV1, CrossbarMlpV1Config
-    from memristor_asr.nnadc.train import train_block
+    from memristor_asr.nnadc.circuit.block import CrossbarMlpV1, CrossbarMlpV1Config
+    from memristor_asr.nnadc.training.block import train_block
 
     blk = CrossbarMlpV1(CrossbarMlpV1Config(n_in=1, n_hidden=2, n_out=1, rram_bits=3))
     with pytest.raises(ValueError, match="staged"):
@@ -74,25 +74,25 @@ def test_residue_schedule_and_swing_options():
 
 
 def test_training_noise_is_the_monte_carlo_model():
-    """Variation-aware training perturbs the weights exactly as :meth:`BlockHardware._perturb` does
+    """Variation-aware training perturbs the weights exactly as :meth:`BlockHardware.perturb` does
     (same draws -> same weights), the renormalised output layer read back through ``out_scale``."""
-    from memristor_asr.nnadc.block import CrossbarMlpV1, CrossbarMlpV1Config
-    from memristor_asr.nnadc.train import _perturb_columns
+    from memristor_asr.nnadc.circuit.block import CrossbarMlpV1, CrossbarMlpV1Config
+    from memristor_asr.nnadc.training.block import perturb_columns
 
     blk = CrossbarMlpV1(CrossbarMlpV1Config(n_in=2, n_hidden=12, n_out=1, rram_bits=3, analog_out=True),
                         torch.Generator().manual_seed(0))
     hw = blk.hardware()
     w1, w2 = (w.detach() for w in blk.quantized_weights())  # trained units (k * s)
-    want1 = hw._perturb(hw.k1, hw.s1, 0.05, 6, torch.Generator().manual_seed(3))
-    want2 = hw._perturb(hw.k2, hw.s2, 0.05, 6, torch.Generator().manual_seed(3)) / hw.out_scale
-    got1 = _perturb_columns(w1, 0.05, 6, torch.Generator().manual_seed(3))
-    got2 = _perturb_columns(w2, 0.05, 6, torch.Generator().manual_seed(3), beta=1.05)
+    want1 = hw.perturb(hw.k1, hw.s1, 0.05, 6, torch.Generator().manual_seed(3))
+    want2 = hw.perturb(hw.k2, hw.s2, 0.05, 6, torch.Generator().manual_seed(3)) / hw.out_scale
+    got1 = perturb_columns(w1, 0.05, 6, torch.Generator().manual_seed(3))
+    got2 = perturb_columns(w2, 0.05, 6, torch.Generator().manual_seed(3), beta=1.05)
     assert float((want1 - w1).abs().max()) > 1e-3  # the draws do move the weights
     torch.testing.assert_close(got1, want1, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(got2, want2, rtol=1e-5, atol=1e-6)
     # differentiable in the trained weights
     w = w1.clone().requires_grad_()
-    _perturb_columns(w, 0.05, 2, torch.Generator().manual_seed(0)).sum().backward()
+    perturb_columns(w, 0.05, 2, torch.Generator().manual_seed(0)).sum().backward()
     assert w.grad is not None and bool(torch.isfinite(w.grad).all())
 
 
@@ -129,7 +129,7 @@ def test_variation_aware_staged_residue_is_more_robust():
 def test_pipeline_with_staged_multibit_residues_trains():
     """The staged schedule also handles wider code inputs (2- and 3-bit stages, 4-bit residue cells)."""
     from memristor_asr.nnadc import PipelinedAdcV1Config, StageV1Config, train_pipelined
-    from memristor_asr.nnadc.evaluate import block_errors
+    from memristor_asr.nnadc.evaluation.monte_carlo import block_errors
 
     fast = BlockTrainV1Config(iterations=300, batch_size=1024, log_every=300, pvt_aware=False)
     staged = BlockTrainV1Config(iterations=600, batch_size=1024, log_every=600, pvt_aware=False, quant_schedule="staged",

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from memristor_asr.nnadc.smooth_code import (
+from memristor_asr.nnadc.circuit.smooth_code import (
     decode_bits,
     default_smooth_bits,
     encode_levels,

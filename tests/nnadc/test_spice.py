@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from memristor_asr.nnadc import BlockTrainV1Config, ConverterTrainV1Config, PipelinedAdcV1Config, StageV1Config, train_pipelined
-from memristor_asr.nnadc.netlist import (
+from memristor_asr.nnadc.export.netlist import (
     SpiceInverterV1Config,
     behavioural_stage,
     ngspice_available,

@@ -17,11 +17,11 @@ from memristor_asr.nnadc import (
     train_pipelined,
     train_subranging,
 )
-from memristor_asr.nnadc.block import CrossbarMlpV1, CrossbarMlpV1Config
-from memristor_asr.nnadc.stage_training import stratified_pool, train_comparator_block
-from memristor_asr.nnadc.sweep import sub_adc_enob
-from memristor_asr.nnadc.transfer_table import apply_transfer_table, load_transfer_table, save_transfer_table
-from memristor_asr.nnadc.vtc import VtcFamilyV1Config
+from memristor_asr.nnadc.circuit.block import CrossbarMlpV1, CrossbarMlpV1Config
+from memristor_asr.nnadc.training.stages import stratified_pool, train_comparator_block
+from memristor_asr.nnadc.evaluation.block_sweep import sub_adc_enob
+from memristor_asr.nnadc.export.transfer_table import apply_transfer_table, load_transfer_table, save_transfer_table
+from memristor_asr.nnadc.circuit.vtc import VtcFamilyV1Config
 
 FAST = BlockTrainV1Config(iterations=300, batch_size=1024, log_every=300, pvt_aware=False)
 
@@ -139,7 +139,7 @@ def test_variation_breakdown_and_block_errors(tiny_pipeline):
     a = (np.arange(4096) + 0.5) / 4096
     x = torch.as_tensor(2 * a - 1, dtype=torch.float32)[None, :, None]
     inst = conv.instances(1, 0.0, 0)
-    bits, d = conv._decide(conv.sub_adcs[0], x, inst.weights[0], None)
+    bits, d = conv.sub_adcs[0].decide(x, *inst.weights[0])
     r = conv.residues[0].run(torch.cat([x, bits], -1), *inst.weights[len(conv.sub_adcs)])[..., 0] / conv.residues[0].out_scale[0]
     want = 2 * (2 * (x[..., 0] + 1) / 2 - d) - 1
     assert nom["residue_rms_pct"][0] == pytest.approx(float((r - want).pow(2).mean().sqrt()) / 2 * 100, rel=1e-4)

@@ -9,7 +9,7 @@ frozen dataclass, hashed into job ids); each layer builds its converter from it 
 
 - :class:`UniformAdcConfigV1` -> :class:`UniformAdcV1`: precision bits p (step 2^-p full-scale
   pairs) and range bits r (clipping at +-2^(r-1) pairs), SynaptogenML's ``fake_quantize`` ADC.
-- :class:`TableAdcConfigV1` -> ``memristor_asr.nnadc.crossbar_adc.NnadcTableAdcV1``: a converter
+- :class:`TableAdcConfigV1` -> ``memristor_asr.nnadc.export.crossbar_adc.NnadcTableAdcV1``: a converter
   given by a code-transfer table with Monte-Carlo instances (a trained NNADC, or a reference
   table); its own bit count sets the step, so it has no precision field.
 
@@ -91,7 +91,7 @@ class TableAdcConfigV1:
         _bits("TableAdcConfigV1.instance_offset", self.instance_offset, 0, False)
 
     def build(self, correction_factor: float):
-        from memristor_asr.nnadc.crossbar_adc import NnadcTableAdcV1  # the table's decoding lives with the NNADC
+        from memristor_asr.nnadc.export.crossbar_adc import NnadcTableAdcV1  # the table's decoding lives with the NNADC
 
         return NnadcTableAdcV1(str(self.table), self.range_bits, correction_factor, self.instance_offset)
 

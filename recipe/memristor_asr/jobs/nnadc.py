@@ -14,7 +14,7 @@ Thin wrappers over :mod:`memristor_asr.nnadc`; the logic and its tests live ther
 - :class:`NnadcSigmaSweepJob`: ``out_results`` (JSON: per design, median / p10 / p90 ENOB per sigma for
   both combiners), ``out_table`` (Markdown, with the largest sigma meeting each target), ``out_plot`` (PNG).
 - :class:`NnadcTransferTableJob`: ``out_table`` (npz code-transfer table with Monte-Carlo instances,
-  format in :mod:`memristor_asr.nnadc.transfer_table`).
+  format in :mod:`memristor_asr.nnadc.export.transfer_table`).
 - :class:`ReferenceAdcTableJob`: ``out_table`` (the same format for an ideal uniform converter with a
   static +-k LSB offset per instance: the reference for how much static error recognition tolerates).
 """
@@ -34,11 +34,11 @@ from typing import Dict, Optional, Union
 from sisyphus import Job, Task, tk
 
 from memristor_asr.jobs.common import ResourceArgsJob, log_to_stdout, write_json
-from memristor_asr.nnadc.converter_config import PipelinedAdcV1Config, SubrangingAdcV1Config
-from memristor_asr.nnadc.evaluate import EvalV1Config
-from memristor_asr.nnadc.pipelined import ConverterTrainV1Config
-from memristor_asr.nnadc.sigma_sweep import SigmaSweepV1Config
-from memristor_asr.nnadc.sweep import BlockSweepV1Config
+from memristor_asr.nnadc.design.config import PipelinedAdcV1Config, SubrangingAdcV1Config
+from memristor_asr.nnadc.evaluation.block_sweep import BlockSweepV1Config
+from memristor_asr.nnadc.evaluation.monte_carlo import EvalV1Config
+from memristor_asr.nnadc.evaluation.sigma_sweep import SigmaSweepV1Config
+from memristor_asr.nnadc.training.config import ConverterTrainV1Config
 
 
 
@@ -118,7 +118,7 @@ class EvaluateNnadcConverterJob(ResourceArgsJob):
         import numpy as np
 
         from memristor_asr.nnadc import evaluate_converter, load_converter
-        from memristor_asr.nnadc.plots import plot_dnl_inl, plot_enob_hist, plot_transfer
+        from memristor_asr.nnadc.evaluation.plots import plot_dnl_inl, plot_enob_hist, plot_transfer
         from memristor_asr.util.atomic import atomic_write
 
         log_to_stdout()
@@ -154,8 +154,8 @@ class NnadcBlockSweepJob(ResourceArgsJob):
         yield Task("run", rqmt=self.rqmt)
 
     def run(self):
-        from memristor_asr.nnadc.plots import plot_sweep
-        from memristor_asr.nnadc.sweep import sweep_blocks
+        from memristor_asr.nnadc.evaluation.block_sweep import sweep_blocks
+        from memristor_asr.nnadc.evaluation.plots import plot_sweep
 
         log_to_stdout()
         _threads(self.rqmt["cpu"])
@@ -181,7 +181,7 @@ class NnadcResultsTableJob(Job):
         yield Task("run", mini_task=True)
 
     def run(self):
-        from memristor_asr.nnadc.report import results_rows, results_table
+        from memristor_asr.nnadc.evaluation.report import results_rows, results_table
         from memristor_asr.util.atomic import atomic_write
 
         loaded = {}
@@ -224,8 +224,8 @@ class NnadcSigmaSweepJob(ResourceArgsJob):
         import logging
 
         from memristor_asr.nnadc import load_converter
-        from memristor_asr.nnadc.plots import plot_enob_vs_sigma
-        from memristor_asr.nnadc.sigma_sweep import enob_vs_sigma, sigma_sweep_table
+        from memristor_asr.nnadc.evaluation.plots import plot_enob_vs_sigma
+        from memristor_asr.nnadc.evaluation.sigma_sweep import enob_vs_sigma, sigma_sweep_table
         from memristor_asr.util.atomic import atomic_write
 
         log_to_stdout()
@@ -296,7 +296,7 @@ class ReferenceAdcTableJob(Job):
         yield Task("run", mini_task=True)
 
     def run(self):
-        from memristor_asr.nnadc.transfer_table import reference_transfer_table, write_transfer_table
+        from memristor_asr.nnadc.export.transfer_table import reference_transfer_table, write_transfer_table
 
         levels, codes = reference_transfer_table(self.n_bits, self.n_points, self.n_instances, self.offset_lsb, self.seed)
         write_transfer_table(self.out_table.get_path(), levels, codes, self.n_bits, "linear", 0.0, self.seed)

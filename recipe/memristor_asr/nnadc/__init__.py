@@ -6,6 +6,12 @@ crossbar networks under RRAM precision, column-budget and inverter-corner constr
 sub-ranging, pipelined and logarithmic converters trained stage by stage; Monte-Carlo
 evaluation (ENOB, DNL, INL); an ngspice cross-check; code-transfer tables for other simulators.
 
+Layout: :mod:`.circuit` (the physics of a block, written once), :mod:`.design` (what a converter
+is), :mod:`.training`, :mod:`.evaluation`, :mod:`.export` (ngspice netlist, transfer tables, the
+crossbar-simulation ADC). The modules ``converter_config``, ``evaluate``, ``pipelined``,
+``sigma_sweep``, ``sweep``, ``train``, ``vtc`` and ``crossbar_adc`` at this level only re-export
+moved names (old job.save files pickle config classes by those module paths).
+
 Main entry points::
 
     cfg = PipelinedAdcV1Config(stages=(StageV1Config(1),) * 7, final=StageV1Config(1))
@@ -13,18 +19,19 @@ Main entry points::
     metrics, curves = evaluate_converter(conv, EvalV1Config())
     levels, codes = nnadc_transfer_table(conv, n_points=4096, seed=0)
 """
-from .block import BlockHardware, CrossbarMlpV1, CrossbarMlpV1Config
-from .combiner import apply_calibration, fit_calibration, ideal_combine
-from .converter import NnadcConverter, load_converter, save_converter
-from .converter_config import PipelinedAdcV1Config, StageV1Config, SubrangingAdcV1Config
-from .evaluate import EvalV1Config, evaluate_converter
-from .pipelined import ConverterTrainV1Config, train_pipelined
-from .smooth_code import decode_bits, encode_levels, smooth_code
-from .subranging import train_subranging
-from .sweep import BlockSweepV1Config, sweep_blocks
-from .train import BlockTrainV1Config, train_block
-from .transfer_table import apply_transfer_table, load_transfer_table, nnadc_transfer_table, save_transfer_table
-from .vtc import VtcFamilyV1Config
+from .circuit.block import BlockHardware, CrossbarMlpV1, CrossbarMlpV1Config
+from .circuit.smooth_code import decode_bits, encode_levels, smooth_code
+from .circuit.vtc import VtcFamilyV1Config
+from .design.combiner import apply_calibration, fit_calibration, ideal_combine
+from .design.config import PipelinedAdcV1Config, StageV1Config, SubrangingAdcV1Config
+from .design.converter import NnadcConverter, load_converter, save_converter
+from .evaluation.block_sweep import BlockSweepV1Config, sweep_blocks
+from .evaluation.monte_carlo import EvalV1Config, evaluate_converter
+from .export.transfer_table import apply_transfer_table, load_transfer_table, nnadc_transfer_table, save_transfer_table
+from .training.block import train_block
+from .training.config import BlockTrainV1Config, ConverterTrainV1Config
+from .training.pipelined import train_pipelined
+from .training.subranging import train_subranging
 
 __all__ = [
     "BlockHardware", "CrossbarMlpV1", "CrossbarMlpV1Config", "apply_calibration", "fit_calibration", "ideal_combine",

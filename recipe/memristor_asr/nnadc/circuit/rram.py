@@ -18,7 +18,7 @@ from typing import Optional, Tuple
 
 import torch
 
-__all__ = ["check_rram_bits", "quantize_columns", "column_levels", "project_columns_l1"]
+__all__ = ["check_rram_bits", "quantize_columns", "column_levels", "project_columns_l1", "fit_columns_to_budget"]
 
 
 def check_rram_bits(bits: int, name: str = "rram_bits") -> int:
@@ -92,3 +92,9 @@ def project_columns_l1(w: torch.Tensor, radius: float) -> None:
     theta = cssv.gather(0, rho[None, :]).squeeze(0) / (rho + 1).to(w.dtype)  # [cols]
     theta = torch.where(inside, torch.zeros_like(theta), theta.clamp_min(0))
     w.copy_(torch.sign(w) * (a - theta).clamp_min(0))
+
+
+def fit_columns_to_budget(w: torch.Tensor, radius: float) -> torch.Tensor:
+    """Columns scaled down onto ``{v : sum|v| <= radius}`` (differentiable; float weights under the
+    budget, e.g. a float warm-up or the float phase of the staged schedule)."""
+    return w * torch.clamp(radius / w.abs().sum(0).clamp_min(1e-12), max=1.0)

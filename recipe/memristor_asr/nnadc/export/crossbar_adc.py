@@ -1,15 +1,14 @@
-"""An NNADC as the column ADC of the crossbar simulation (``CrossbarConfigV1.adc_kind``).
+"""An NNADC as the column ADC of the crossbar simulation (built from
+``memristor_asr.crossbar.adc.TableAdcConfigV1``).
 
 Why a table-backed ADC: the crossbar layer only needs "column current -> digital value" per
 physical converter. :class:`NnadcTableAdcV1` reads a code-transfer table
-(:mod:`.transfer_table`, Monte-Carlo instances included) and implements the interface of
-``memristor_asr.crossbar.adc`` (``input_scale``, ``output_step``, ``quantize_scaled_``,
-``correction_factor``, ``__call__``). :func:`register_nnadc_adc_kind` adds it as
-``adc_kind="nnadc_table"``; the crossbar package itself is not modified.
+(:mod:`.transfer_table`, Monte-Carlo instances included) and implements the converter interface
+of ``memristor_asr.crossbar.adc`` (``input_scale``, ``output_step``, ``max_code``,
+``quantize_scaled_``, ``correction_factor``, ``__call__``).
 
 Mapping: the converter's full-scale input spans the crossbar ADC range ``+-2**(r-1)`` full-scale
-pairs (``r = adc_range_bits``); ``adc_precision_bits`` is ignored (the NNADC's own ``n_bits``
-set the step, ``2**r / 2**n_bits``). Each physical ADC (row tile x column) is one Monte-Carlo
+pairs (``r = range_bits``); the NNADC's own ``n_bits`` set the step, ``2**r / 2**n_bits``. Each physical ADC (row tile x column) is one Monte-Carlo
 instance of the table, ``(tile * n_columns + column + instance_offset) % M``. A log-law table
 decodes codes through the inverse law, so the layer still receives linear values.
 """
@@ -18,12 +17,10 @@ from typing import Tuple
 import numpy as np
 import torch
 
-from .transfer import input_from_fraction
+from ..design.conversion_law import input_from_fraction
 from .transfer_table import load_transfer_table
 
-__all__ = ["NnadcTableAdcV1", "register_nnadc_adc_kind", "ADC_KIND"]
-
-ADC_KIND = "nnadc_table"
+__all__ = ["NnadcTableAdcV1"]
 
 
 class NnadcTableAdcV1:
@@ -37,7 +34,7 @@ class NnadcTableAdcV1:
 
     def __init__(self, table_path: str, range_bits: int, correction_factor: float, instance_offset: int = 0):
         if range_bits is None:
-            raise ValueError("adc_range_bits: an NNADC has a finite input range; set adc_range_bits")
+            raise ValueError("range_bits: an NNADC has a finite input range; set range_bits")
         t = load_transfer_table(table_path)
         self.n_bits = int(t["n_bits"])
         self.transfer = str(t["transfer"])
@@ -89,15 +86,3 @@ class NnadcTableAdcV1:
     def __repr__(self) -> str:
         return f"NnadcTableAdcV1(n_bits={self.n_bits}, {self.transfer}, r={self.range_bits}, instances={self.codes.shape[0]})"
 
-
-def register_nnadc_adc_kind() -> None:
-    """Register ``adc_kind="nnadc_table"``; its ``adc_options`` are ``(("table", path), ("instance_offset", k))``."""
-    from memristor_asr.crossbar.adc import register_adc_kind
-
-    def factory(cfg):
-        opts = dict(cfg.adc_options)
-        if "table" not in opts:
-            raise ValueError(f"adc_kind={ADC_KIND!r} needs adc_options (('table', <transfer_table.npz>),)")
-        return NnadcTableAdcV1(str(opts["table"]), cfg.adc_range_bits, cfg.correction_factor, int(opts.get("instance_offset", 0)))
-
-    register_adc_kind(ADC_KIND, factory)

@@ -3,7 +3,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from .transfer import input_from_fraction
+from ..design.conversion_law import input_from_fraction
 
 __all__ = ["plot_transfer", "plot_dnl_inl", "plot_enob_hist", "plot_sweep", "plot_enob_vs_sigma"]
 
@@ -15,6 +15,12 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(plt, fig, path: str) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _stairs(ax, transitions: np.ndarray, transfer: str, **kw):
@@ -45,9 +51,7 @@ def plot_transfer(curves: Dict[str, np.ndarray], metrics: dict, path: str, title
             ax.legend(loc="upper left")
         ax.set_xlabel("input a (fraction of full scale)")
         ax.set_ylabel("output code")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot_dnl_inl(curves: Dict[str, np.ndarray], metrics: dict, path: str, title: str = "") -> None:
@@ -69,9 +73,7 @@ def plot_dnl_inl(curves: Dict[str, np.ndarray], metrics: dict, path: str, title:
     axes[0].set_title(title or f"{metrics['n_bits']}-bit {metrics['kind']}: nominal DNL {nom['dnl_min']:+.2f}/{nom['dnl_max']:+.2f}, "
                       f"INL {nom['inl_min']:+.2f}/{nom['inl_max']:+.2f} LSB")
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot_enob_hist(metrics: dict, path: str, title: str = "") -> None:
@@ -86,9 +88,7 @@ def plot_enob_hist(metrics: dict, path: str, title: str = "") -> None:
     ax.set_ylabel("chips")
     ax.set_title(title or f"{metrics['n_bits']}-bit {metrics['kind']}: ENOB over {metrics['mc']['ideal']['n']} MC chips")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot_sweep(results: List[dict], path: str, title: str = "") -> None:
@@ -112,9 +112,7 @@ def plot_sweep(results: List[dict], path: str, title: str = "") -> None:
     ax.set_xlabel("RRAM precision A_R (bits)")
     ax.set_title(title or f"{results[0]['kind']} {results[0]['n_bits']}-bit: median over MC (dotted: nominal)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot_enob_vs_sigma(results: Dict[str, dict], targets: Dict[str, float], path: str, paper_sigma: float = 0.05) -> None:
@@ -140,6 +138,4 @@ def plot_enob_vs_sigma(results: Dict[str, dict], targets: Dict[str, float], path
     ax.set_ylabel("ENOB (bits), median over MC chips")
     ax.set_title("ENOB vs RRAM variation (band p10..p90, dotted: calibrated combiner, dashed: target)", fontsize=9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)

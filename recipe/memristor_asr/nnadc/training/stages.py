@@ -10,26 +10,19 @@ from typing import Tuple
 
 import torch
 
-from .block import BlockHardware, CrossbarMlpV1, CrossbarMlpV1Config
-from .smooth_code import decode_table, encode_levels
-from .train import BlockTrainV1Config, train_block
-from .vtc import VtcFamilyV1Config
+from ..circuit.block import BlockHardware, CrossbarMlpV1, CrossbarMlpV1Config
+from ..circuit.smooth_code import encode_levels, read_comparators
+from ..circuit.vtc import VtcFamilyV1Config
+from .block import train_block
+from .config import BlockTrainV1Config
 
-__all__ = ["stratified_pool", "train_comparator_block", "train_residue_block", "run_nominal"]
+__all__ = ["stratified_pool", "train_comparator_block", "train_residue_block"]
 
 
 def stratified_pool(n: int, seed: int) -> torch.Tensor:
     """``n`` inputs ``a`` in [0, 1), one uniform draw per equal-width stratum (dense everywhere)."""
     gen = torch.Generator().manual_seed(seed)
     return (torch.arange(n, dtype=torch.float64) + torch.rand(n, generator=gen, dtype=torch.float64)) / n
-
-
-@torch.no_grad()
-def run_nominal(hw: BlockHardware, u: torch.Tensor) -> torch.Tensor:
-    """Nominal (no variation, tt inverter) outputs of a programmed block: ``u [P, n_in] -> [P, n_out]``."""
-    w1, w2 = hw.instances(1, 0.0)
-    out = [hw.run(u[None, i : i + 65536], w1, w2)[0] for i in range(0, u.shape[0], 65536)]
-    return torch.cat(out, dim=0)
 
 
 def train_comparator_block(
@@ -56,10 +49,7 @@ def train_comparator_block(
     seconds = time.time() - t0
     hw = block.hardware()
     hw.digit_bits = n_bits
-    out = run_nominal(hw, u)  # [P, S]
-    bits = out > 0
-    word = (bits.to(torch.int64) << torch.arange(smooth_bits)).sum(-1)
-    got = torch.as_tensor(decode_table(n_bits, smooth_bits))[word]
+    bits, got = read_comparators(hw.run_nominal(u), n_bits)  # [P, S] logic volts, [P] levels
     record = {
         "name": name,
         "kind": "comparator",
@@ -67,7 +57,7 @@ def train_comparator_block(
         "final_loss": hist["loss"][-1],
         "level_error_rate": float((got != levels).double().mean()),
     }
-    return hw, bits.to(torch.float32) * 2 - 1, got, record
+    return hw, bits, got, record
 
 
 def train_residue_block(
@@ -99,7 +89,7 @@ def train_residue_block(
     seconds = time.time() - t0
     hw = block.hardware()
     hw.out_scale = hw.out_scale * swing
-    out = run_nominal(hw, u)[:, 0]  # [P]
+    out = hw.run_nominal(u)[:, 0]  # [P]
     mse = float(torch.mean((out / hw.out_scale[0] - target) ** 2))
     record = {"name": name, "kind": "residue", "seconds": seconds, "final_loss": hist["loss"][-1], "mse": mse,
               "out_scale": float(hw.out_scale[0]), "swing": swing}

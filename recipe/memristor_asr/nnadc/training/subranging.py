@@ -13,11 +13,12 @@ import logging
 
 import torch
 
-from .converter import NnadcConverter, binary_levels
-from .converter_config import SubrangingAdcV1Config
-from .pipelined import ConverterTrainV1Config
-from .stage_training import stratified_pool, train_comparator_block
-from .transfer import target_fraction
+from ..circuit.smooth_code import binary_levels
+from ..design.config import SubrangingAdcV1Config
+from ..design.conversion_law import ideal_digits, input_voltage, target_fraction
+from ..design.converter import NnadcConverter
+from .config import ConverterTrainV1Config
+from .stages import stratified_pool, train_comparator_block
 
 __all__ = ["train_subranging"]
 
@@ -28,15 +29,15 @@ def train_subranging(cfg: SubrangingAdcV1Config, train_cfg: ConverterTrainV1Conf
     """Train the coarse sub-ADC and the mixed-ADC of ``cfg``; returns the programmed converter."""
     a = stratified_pool(train_cfg.pool_size, train_cfg.seed)  # [P]
     y = target_fraction(a, cfg.transfer)
-    x = (2 * a - 1).to(torch.float32)[:, None]  # [P, 1]
+    x = input_voltage(a)[:, None]  # [P, 1]
     c, f = cfg.coarse, cfg.fine
-    d1 = torch.clamp(torch.floor(y * 2**c.n_bits), 0, 2**c.n_bits - 1).to(torch.int64)
+    d1 = ideal_digits(y, c.n_bits)
     hw1, bits1, got1, rec1 = train_comparator_block(
         x, d1, c.n_bits, c.out_bits, c.hidden, c.rram_bits, cfg.vtc, cfg.beta,
         dataclasses.replace(train_cfg.comparator, seed=train_cfg.seed), "coarse.sub_adc",
     )
     log.info("coarse.sub_adc: %.1f s, level error rate %.4f", rec1["seconds"], rec1["level_error_rate"])
-    d2 = torch.clamp(torch.floor((y * 2**c.n_bits - got1.double()) * 2**f.n_bits), 0, 2**f.n_bits - 1).to(torch.int64)
+    d2 = ideal_digits(y * 2**c.n_bits - got1.double(), f.n_bits)
     if cfg.coarse_code == "binary":
         bits1 = binary_levels(got1, c.n_bits)  # [P, N1]
     u = torch.cat([x, bits1], dim=1)  # [P, 1 + S1 or N1]

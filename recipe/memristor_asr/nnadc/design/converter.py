@@ -12,19 +12,31 @@ from typing import List, Optional, Tuple
 import numpy as np
 import torch
 
-from .block import BlockHardware, CrossbarMlpV1Config
+from ..circuit.block import BlockHardware, CrossbarMlpV1Config
+from ..circuit.smooth_code import binary_levels
+from ..circuit.vtc import VtcFamilyV1Config, VtcParams, sample_vtc
 from .combiner import ideal_combine
-from .converter_config import PipelinedAdcV1Config, StageV1Config, SubrangingAdcV1Config
-from .smooth_code import decode_table
-from .transfer import input_from_fraction
-from .vtc import VtcFamilyV1Config, VtcParams, sample_vtc
+from .config import PipelinedAdcV1Config, StageV1Config, SubrangingAdcV1Config
+from .conversion_law import input_from_fraction, input_voltage
 
-__all__ = ["NnadcConverter", "InstanceSet", "save_converter", "load_converter", "binary_levels"]
+__all__ = ["NnadcConverter", "InstanceSet", "StageSignals", "save_converter", "load_converter"]
 
 
-def binary_levels(digit: torch.Tensor, n_bits: int) -> torch.Tensor:
-    """Digits ``[...]`` -> their binary bits as logic voltages (+-1) ``[..., n_bits]`` (LSB first)."""
-    return (((digit[..., None] >> torch.arange(n_bits)) & 1).to(torch.float32)) * 2 - 1
+@dataclass
+class StageSignals:
+    """What one stage of a set of chips does to a chunk of inputs (tensors over ``[M, T, ...]``).
+
+    Attributes:
+        input: the stage's analog input ``[M, T, 1]`` (the converter input, or the previous residue)
+        bits: its comparator outputs as logic voltages ``[M, T, S]``
+        digit: its decoded digit ``[M, T]``
+        residue: pipelined, non-final stages: the residue block's output ``[M, T, 1]``; else None
+    """
+
+    input: torch.Tensor
+    bits: torch.Tensor
+    digit: torch.Tensor
+    residue: Optional[torch.Tensor] = None
 
 
 @dataclass
@@ -110,47 +122,44 @@ class NnadcConverter:
     ) -> np.ndarray:
         """Per-stage digits for inputs ``a [T]`` (fractions of full scale): ``[M, T, n_stages]`` int16."""
         a = np.asarray(a, dtype=np.float64)
-        x_all = torch.as_tensor(2 * a - 1, dtype=torch.float32)  # centred input voltage
+        x_all = input_voltage(a)
         m = inst.n
         width = max(max(b.cfg.n_hidden, b.cfg.n_out) for b in self.blocks)
         tc = max(256, max_elems // max(1, m * width))
         out = np.empty((m, len(a), len(self.stage_bits)), dtype=np.int16)
         for t0 in range(0, len(a), tc):
             x = x_all[t0 : t0 + tc]
-            out[:, t0 : t0 + tc] = self._digits_chunk(x, inst, vtc).numpy()
+            stages = self.trace(x, inst, vtc)
+            out[:, t0 : t0 + tc] = torch.stack([st.digit for st in stages], dim=-1).to(torch.int16).numpy()
         return out
 
-    def _digits_chunk(self, x: torch.Tensor, inst: InstanceSet, vtc) -> torch.Tensor:
+    def trace(self, x: torch.Tensor, inst: InstanceSet, vtc: Optional[VtcParams] = None) -> List[StageSignals]:
+        """The signal flow through every stage for centred inputs ``x [T]`` on the chips of ``inst``.
+
+        :param vtc: one inverter curve for every block (ignored where ``inst`` draws its own curves)
+        """
         m = inst.n
         n_blocks = len(self.blocks)
         vt = list(inst.vtc) if inst.vtc is not None else [vtc] * n_blocks  # per block, in self.blocks order
         v = x[None, :, None].expand(m, -1, 1)  # [M, T, 1]
         n_sub = len(self.sub_adcs)
-        digits = []
+        stages = []
         if self.kind == "pipelined":
             for i, sub in enumerate(self.sub_adcs):
-                bits, d = self._decide(sub, v, inst.weights[i], vt[i])
-                digits.append(d)
+                bits, d = sub.decide(v, *inst.weights[i], vt[i])
+                st = StageSignals(v, bits, d)
                 if i < len(self.residues):
                     u = torch.cat([v, bits], dim=-1)  # [M, T, 1 + S]
-                    v = self.residues[i].run(u, *inst.weights[n_sub + i], vt[n_sub + i])  # [M, T, 1]
+                    st.residue = v = self.residues[i].run(u, *inst.weights[n_sub + i], vt[n_sub + i])  # [M, T, 1]
+                stages.append(st)
         else:
-            bits, d1 = self._decide(self.sub_adcs[0], v, inst.weights[0], vt[0])
+            bits, d1 = self.sub_adcs[0].decide(v, *inst.weights[0], vt[0])
+            stages.append(StageSignals(v, bits, d1))
             if self.cfg.coarse_code == "binary":
                 bits = binary_levels(d1, self.cfg.coarse.n_bits)
-            _, d2 = self._decide(self.sub_adcs[1], torch.cat([v, bits], dim=-1), inst.weights[1], vt[1])
-            digits = [d1, d2]
-        return torch.stack(digits, dim=-1).to(torch.int16)  # [M, T, n_stages]
-
-    @staticmethod
-    def _decide(block: BlockHardware, u: torch.Tensor, w, vtc) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Comparator block: ``u [M, T, n_in]`` -> (bits as +-1 volts [M, T, S], digit [M, T])."""
-        out = block.run(u, w[0], w[1], vtc)  # [M, T, S]
-        bits = out > 0
-        s = block.cfg.n_out
-        table = torch.as_tensor(decode_table(block.digit_bits, s))
-        word = (bits.to(torch.int64) << torch.arange(s)).sum(-1)  # [M, T]
-        return bits.to(torch.float32) * 2 - 1, table[word]
+            bits2, d2 = self.sub_adcs[1].decide(torch.cat([v, bits], dim=-1), *inst.weights[1], vt[1])
+            stages.append(StageSignals(v, bits2, d2))
+        return stages
 
     def codes(self, a: np.ndarray, inst: InstanceSet, vtc: Optional[VtcParams] = None) -> np.ndarray:
         """Output codes with the ideal (shift-and-add) combiner: ``[M, T]`` int64."""

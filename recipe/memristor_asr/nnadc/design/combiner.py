@@ -14,6 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .conversion_law import ideal_digits
+
 __all__ = ["ideal_combine", "ideal_stage_digits", "digit_bit_features", "fit_calibration", "apply_calibration"]
 
 
@@ -26,8 +28,8 @@ def ideal_stage_digits(y: np.ndarray, stage_bits: Sequence[int]) -> np.ndarray:
     r = np.asarray(y, dtype=np.float64).copy()
     out = []
     for nb in stage_bits:
-        d = np.clip(np.floor(r * 2**nb), 0, 2**nb - 1)
-        out.append(d.astype(np.int64))
+        d = ideal_digits(r, nb)
+        out.append(d)
         r = r * 2**nb - d
     return np.stack(out, axis=-1)
 

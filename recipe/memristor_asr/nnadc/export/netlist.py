@@ -10,6 +10,10 @@ shows how far the parametric VTC is from this particular inverter.
 
 Idealised parts (stated, not hidden): complementary lines and the buffers between an inverter
 and the next crossbar are ideal controlled sources; the comparator is a behavioural step.
+
+Same physics as training and evaluation: the resistors are the column conductances of
+:func:`..circuit.crossbar.column_conductances` and the behavioural twin is
+:func:`..circuit.crossbar.block_forward` (in double precision).
 """
 import os
 import shutil
@@ -19,8 +23,11 @@ from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
 import numpy as np
+import torch
 
-from .block import BlockHardware
+from ..circuit.block import BlockHardware
+from ..circuit.crossbar import block_forward, column_conductances
+from ..circuit.vtc import apply_vtc, nominal_vtc
 
 __all__ = ["SpiceInverterV1Config", "stage_netlist", "simulate_stage", "simulate_inverter", "behavioural_stage", "ngspice_available"]
 
@@ -49,29 +56,35 @@ def ngspice_available() -> bool:
     return shutil.which("ngspice") is not None
 
 
-def _column(lines: List[Tuple[str, str]], k: np.ndarray, s: float, node: str, cfg: SpiceInverterV1Config, tag: str) -> List[str]:
-    """Resistors of one column: ``lines[i] = (true node, complement node)``; the last row is the bias."""
+def _crossbar(k: torch.Tensor, s: torch.Tensor):
+    """Conductances (units of ``G_step``, double precision) of a programmed crossbar: sign, cells, loads."""
+    return tuple(t.numpy() for t in column_conductances(k.double(), s.double()))
+
+
+def _column(lines: List[Tuple[str, str]], xbar, j: int, node: str, cfg: SpiceInverterV1Config, tag: str) -> List[str]:
+    """Resistors of column ``j`` of ``xbar = _crossbar(k, s)``: ``lines[i] = (true node, complement
+    node)``; the last row is the bias. A cell of conductance ``g`` is ``R = r_unit / g``."""
+    sign, g, load = xbar
     out = []
-    for i, ki in enumerate(k):
-        if ki == 0:
+    for i in range(g.shape[0]):
+        if g[i, j] == 0:
             continue
-        src = lines[i][0] if ki > 0 else lines[i][1]
-        out.append(f"R{tag}_{i} {src} {node} {cfg.r_unit / abs(int(ki)):.6g}")
-    load = 1.0 / float(s) - float(np.abs(k).sum())
-    if load > 1e-9:
-        out.append(f"R{tag}_load mid {node} {cfg.r_unit / load:.6g}")
+        src = lines[i][0] if sign[i, j] > 0 else lines[i][1]
+        out.append(f"R{tag}_{i} {src} {node} {cfg.r_unit / float(g[i, j]):.6g}")
+    if load[j] > 1e-9:
+        out.append(f"R{tag}_load mid {node} {cfg.r_unit / float(load[j]):.6g}")
     return out
 
 
 def _block(hw: BlockHardware, inputs: List[Tuple[str, str]], prefix: str, cfg: SpiceInverterV1Config) -> Tuple[List[str], List[str]]:
     """Netlist of one block; returns (lines, output column nodes)."""
-    k1, s1, k2, s2 = hw.k1.numpy(), hw.s1.numpy(), hw.k2.numpy(), hw.s2.numpy()
+    x1, x2 = _crossbar(hw.k1, hw.s1), _crossbar(hw.k2, hw.s2)
     rows = list(inputs) + [("vdd", "0")]  # bias row: true polarity is VDD, complement GND
     net: List[str] = []
     hidden_lines = []
-    for j in range(k1.shape[1]):
+    for j in range(hw.k1.shape[1]):
         col = f"{prefix}c{j}"
-        net += _column(rows, k1[:, j], s1[j], col, cfg, f"{prefix}a{j}")
+        net += _column(rows, x1, j, col, cfg, f"{prefix}a{j}")
         h = f"{prefix}h{j}"
         net.append(f"M{prefix}p{j} {h} {col} vdd vdd pch W={cfg.wp:g} L={cfg.length:g}")
         net.append(f"M{prefix}n{j} {h} {col} 0 0 nch W={cfg.wn:g} L={cfg.length:g}")
@@ -80,9 +93,9 @@ def _block(hw: BlockHardware, inputs: List[Tuple[str, str]], prefix: str, cfg: S
         hidden_lines.append((f"{h}b", f"{h}n"))
     rows2 = hidden_lines + [("vdd", "0")]
     outs = []
-    for j in range(k2.shape[1]):
+    for j in range(hw.k2.shape[1]):
         col = f"{prefix}o{j}"
-        net += _column(rows2, k2[:, j], s2[j], col, cfg, f"{prefix}w{j}")
+        net += _column(rows2, x2, j, col, cfg, f"{prefix}w{j}")
         outs.append(col)
     return net, outs
 
@@ -139,7 +152,7 @@ def simulate_inverter(cfg: SpiceInverterV1Config, n_points: int = 1501) -> Tuple
         f".model nch nmos {cfg.nmos_model}",
         f".model pch pmos {cfg.pmos_model}",
         f"Vdd vdd 0 {cfg.vdd:g}",
-        f"Vin in 0 0",
+        "Vin in 0 0",
         f"Mp out in vdd vdd pch W={cfg.wp:g} L={cfg.length:g}",
         f"Mn out in 0 0 nch W={cfg.wn:g} L={cfg.length:g}",
         ".control",
@@ -170,20 +183,13 @@ def behavioural_stage(sub_adc: BlockHardware, residue: BlockHardware, x: np.ndar
     :param vtc: None for the block's nominal tanh curve, or ``(vin, vout)`` in centred units to
         use a tabulated inverter curve instead
     """
-    import torch
-
     def act(z):
         if vtc is None:
-            from .vtc import apply_vtc, nominal_vtc
-
-            return apply_vtc(z, nominal_vtc(sub_adc.cfg.vtc)).numpy()
-        return np.interp(z.numpy(), vtc[0], vtc[1])
+            return apply_vtc(torch.as_tensor(z), nominal_vtc(sub_adc.cfg.vtc)).numpy()
+        return np.interp(z, vtc[0], vtc[1])
 
     def run(hw, u):
-        w1 = (hw.k1.double() * hw.s1.double()).numpy()
-        w2 = (hw.k2.double() * hw.s2.double()).numpy()
-        h = act(torch.as_tensor(u @ w1[:-1] + w1[-1]))
-        return h @ w2[:-1] + w2[-1]
+        return block_forward(u, *(w.numpy() for w in hw.nominal_weights(torch.float64)), act)[0]
 
     x = np.asarray(x, dtype=np.float64)
     sub = run(sub_adc, x[:, None])[:, 0]

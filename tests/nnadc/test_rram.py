@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from memristor_asr.nnadc.quant import check_rram_bits, column_levels, project_columns_l1, quantize_columns
+from memristor_asr.nnadc.circuit.rram import check_rram_bits, column_levels, project_columns_l1, quantize_columns
 
 
 @pytest.mark.parametrize("bits", [1, 2, 3, 4, 7])

@@ -5,7 +5,7 @@ __all__ = ["results_rows", "results_table"]
 
 
 def results_rows(metrics: Dict[str, dict], targets: Dict[str, float]) -> List[dict]:
-    """One row per design from :func:`memristor_asr.nnadc.evaluate_converter` metrics."""
+    """One row per design from :func:`.monte_carlo.evaluate_converter` metrics."""
     rows = []
     for name, m in metrics.items():
         mc, cal, nom = m["mc"]["ideal"], m["mc"]["calibrated"], m["nominal"]["ideal"]

@@ -1,20 +1,15 @@
 """One NNADC building block: a three-layer network made of two RRAM crossbars and CMOS inverters.
 
-Circuit model (centred voltages, see :mod:`.vtc`): every input line is available in both
-polarities (the analog input is driven differentially, digital code bits come from comparators
-with both outputs), and a weight is the conductance difference of the pair of cells on the two
-polarity rows, divided by the column's total conductance. A column is thus a passive divider
-
-    z_j = sum_i W_ij u_i + b_j,      sum_i |W_ij| + |b_j| <= 1 / beta,
-
-(bias row tied to VDD/GND, the remaining conductance a load to the mid rail). The first layer
+Circuit model: :mod:`.crossbar` (every input line in both polarities: the analog input is driven
+differentially, digital code bits come from comparators with both outputs). The first layer
 feeds inverters whose VTC is the activation; the second layer is either read by comparators
 (sub-ADC / mixed-ADC: each output is one smooth-code bit, ``z > 0``) or is itself the analog
 result (residue block: the amplified residue, buffered into the next stage).
 
 :class:`CrossbarMlpV1` is the trainable model (latent float weights, quantized in the forward
 pass). :class:`BlockHardware` is what gets programmed: integer conductance levels and column
-steps, from which Monte-Carlo instances with lognormal resistance variation are drawn.
+steps, from which Monte-Carlo instances with lognormal resistance variation (:mod:`.variation`)
+are drawn.
 """
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
@@ -22,8 +17,11 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 
-from .quant import check_rram_bits, column_levels, project_columns_l1, quantize_columns
-from .vtc import VtcFamilyV1Config, VtcParams, apply_vtc, nominal_vtc
+from .crossbar import block_forward, column_conductances
+from .rram import check_rram_bits, column_levels, fit_columns_to_budget, project_columns_l1, quantize_columns
+from .smooth_code import read_comparators
+from .variation import lognormal_columns
+from .vtc import VtcFamilyV1Config, VtcParams, nominal_vtc
 
 __all__ = ["CrossbarMlpV1Config", "CrossbarMlpV1", "BlockHardware"]
 
@@ -102,9 +100,7 @@ class CrossbarMlpV1(nn.Module):
     def quantized_weights(self) -> Tuple[torch.Tensor, torch.Tensor]:
         cfg = self.cfg
         if not self.quantize:
-            l1 = self.w1.abs().sum(0)  # [H]
-            w1 = self.w1 * torch.clamp(cfg.l1_max / l1.clamp_min(1e-12), max=1.0)
-            return w1, self.w2
+            return fit_columns_to_budget(self.w1, cfg.l1_max), self.w2
         w1 = quantize_columns(self.w1, cfg.rram_bits, cfg.l1_max)
         w2 = quantize_columns(self.w2, cfg.bits2, cfg.l1_max if cfg.analog_out else None)
         return w1, w2
@@ -112,10 +108,7 @@ class CrossbarMlpV1(nn.Module):
     def forward(self, u: torch.Tensor, vtc: Optional[VtcParams] = None) -> Tuple[torch.Tensor, torch.Tensor]:
         """:param u: inputs [B, n_in] (centred volts); :param vtc: curve params broadcasting to [B, H]."""
         w1, w2 = self.quantized_weights()
-        z1 = u @ w1[:-1] + w1[-1]  # [B, H]
-        h = apply_vtc(z1, vtc if vtc is not None else nominal_vtc(self.cfg.vtc))  # [B, H]
-        out = h @ w2[:-1] + w2[-1]  # [B, n_out]
-        return out, h
+        return block_forward(u, w1, w2, vtc if vtc is not None else nominal_vtc(self.cfg.vtc))  # [B, n_out], [B, H]
 
     @torch.no_grad()
     def project(self) -> None:
@@ -161,29 +154,37 @@ class BlockHardware:
     def state_dict(self) -> dict:
         return {"k1": self.k1, "s1": self.s1, "k2": self.k2, "s2": self.s2, "out_scale": self.out_scale}
 
+    def nominal_weights(self, dtype: torch.dtype = torch.float32) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Programmed weights ``k * s`` of both layers, ``[n_in + 1, H]`` and ``[H + 1, n_out]``."""
+        return self.k1.to(dtype) * self.s1.to(dtype), self.k2.to(dtype) * self.s2.to(dtype)
+
     @staticmethod
-    def _perturb(k: torch.Tensor, s: torch.Tensor, sigma: float, m: int, gen: Optional[torch.Generator]) -> torch.Tensor:
-        """Effective weights [M, rows, cols] after ``R <- R * exp(theta)``, ``theta ~ N(0, sigma)``."""
+    def perturb(k: torch.Tensor, s: torch.Tensor, sigma: float, m: int, gen: Optional[torch.Generator]) -> torch.Tensor:
+        """Effective weights [M, rows, cols] of one crossbar after ``R <- R * exp(theta)``, ``theta ~ N(0, sigma)``."""
         kf = k.to(torch.float32)
         if sigma == 0:
             return (kf * s).expand(m, *k.shape).clone()
-        theta = sigma * torch.randn((m,) + tuple(k.shape), generator=gen)  # one per cell
-        theta_load = sigma * torch.randn((m, k.shape[1]), generator=gen)  # one per column load
-        g = kf.abs() * torch.exp(-theta)  # [M, rows, cols] conductance (G = 1/R)
-        load = (1.0 / s - kf.abs().sum(0)).clamp_min(0) * torch.exp(-theta_load)  # [M, cols]
-        total = g.sum(1) + load  # [M, cols]
-        return torch.sign(kf) * g / total[:, None, :]
+        return lognormal_columns(*column_conductances(kf, s), sigma, m, gen)
 
     def instances(
         self, n: int, sigma: float, generator: Optional[torch.Generator] = None
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Monte-Carlo instances: weights ``W1 [n, n_in + 1, H]``, ``W2 [n, H + 1, n_out]``."""
-        w1 = self._perturb(self.k1, self.s1, sigma, n, generator)
-        w2 = self._perturb(self.k2, self.s2, sigma, n, generator)
+        w1 = self.perturb(self.k1, self.s1, sigma, n, generator)
+        w2 = self.perturb(self.k2, self.s2, sigma, n, generator)
         return w1, w2
 
     def run(self, u: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, vtc: Optional[VtcParams] = None) -> torch.Tensor:
         """Evaluate instances: ``u [M, T, n_in]`` -> outputs ``[M, T, n_out]`` (column voltages)."""
-        z1 = torch.baddbmm(w1[:, -1:, :], u, w1[:, :-1, :])  # [M, T, H]
-        h = apply_vtc(z1, vtc if vtc is not None else nominal_vtc(self.cfg.vtc))  # [M, T, H]
-        return torch.baddbmm(w2[:, -1:, :], h, w2[:, :-1, :])  # [M, T, n_out]
+        return block_forward(u, w1, w2, vtc if vtc is not None else nominal_vtc(self.cfg.vtc))[0]
+
+    @torch.no_grad()
+    def run_nominal(self, u: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
+        """Nominal chip (no variation, tt inverter): ``u [P, n_in] -> [P, n_out]``."""
+        w1, w2 = self.instances(1, 0.0)
+        return torch.cat([self.run(u[None, i : i + chunk], w1, w2)[0] for i in range(0, u.shape[0], chunk)], dim=0)
+
+    def decide(self, u: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor,
+               vtc: Optional[VtcParams] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Comparator block: ``u [M, T, n_in]`` -> (bits as +-1 volts ``[M, T, S]``, digit ``[M, T]``)."""
+        return read_comparators(self.run(u, w1, w2, vtc), self.digit_bits)

@@ -15,8 +15,8 @@ from typing import Tuple
 
 import numpy as np
 
-from .converter import NnadcConverter
-from .transfer import ideal_codes
+from ..design.conversion_law import ideal_codes
+from ..design.converter import NnadcConverter
 
 __all__ = ["nnadc_transfer_table", "reference_transfer_table", "save_transfer_table", "write_transfer_table",
            "load_transfer_table", "apply_transfer_table"]

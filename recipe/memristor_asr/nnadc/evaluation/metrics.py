@@ -9,7 +9,7 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from .transfer import input_from_fraction
+from ..design.conversion_law import input_from_fraction
 
 __all__ = ["sine_inputs", "sndr_enob", "ramp_dnl_inl", "transition_levels", "dnl_inl_from_transitions", "transition_inputs", "default_fft_size"]
 

@@ -11,13 +11,20 @@ distinct codewords (a Gray-like code).
 
 Bits are stored little-endian: ``code[level, 0]`` is bit 0, which is written rightmost, so
 ``smooth_code(2, 3)`` reads ``000, 001, 011, 111``.
+
+Reading a comparator block (:func:`read_comparators`: column voltage ``> 0`` is a 1, decoded to
+the nearest codeword) and the logic voltages that carry code bits into the next block
+(:func:`logic_levels`, :func:`binary_levels`) are written here once for training, evaluation and
+the block sweeps.
 """
 import functools
 from typing import List, Tuple
 
 import numpy as np
+import torch
 
-__all__ = ["smooth_code", "default_smooth_bits", "encode_levels", "decode_table", "decode_bits", "format_code"]
+__all__ = ["smooth_code", "default_smooth_bits", "encode_levels", "decode_table", "decode_bits", "format_code",
+           "read_comparators", "logic_levels", "binary_levels"]
 
 
 def default_smooth_bits(n_bits: int) -> int:
@@ -107,13 +114,37 @@ def decode_table(n_bits: int, smooth_bits: int) -> np.ndarray:
     return np.array(_decode_table_cached(int(n_bits), int(smooth_bits)), dtype=np.int64)
 
 
-def decode_bits(bits: np.ndarray, n_bits: int, smooth_bits: int) -> np.ndarray:
-    """Received bits ``[..., smooth_bits]`` (0/1 or bool) -> levels ``[...]`` (nearest codeword)."""
-    bits = np.asarray(bits).astype(np.int64)
+def decode_bits(bits, n_bits: int, smooth_bits: int):
+    """Received bits ``[..., smooth_bits]`` (0/1 or bool) -> levels ``[...]`` (nearest codeword).
+
+    A torch tensor gives a torch int64 tensor, anything else a numpy array.
+    """
+    torch_in = isinstance(bits, torch.Tensor)
+    bits = bits.to(torch.int64) if torch_in else np.asarray(bits).astype(np.int64)
     if bits.shape[-1] != smooth_bits:
         raise ValueError(f"last axis has {bits.shape[-1]} bits, expected smooth_bits={smooth_bits}")
+    if torch_in:
+        word = (bits << torch.arange(smooth_bits)).sum(-1)
+        return torch.as_tensor(decode_table(n_bits, smooth_bits))[word]
     word = (bits << np.arange(smooth_bits)).sum(-1)
     return decode_table(n_bits, smooth_bits)[word]
+
+
+def logic_levels(bits: torch.Tensor) -> torch.Tensor:
+    """0/1 (or bool) bits -> the logic voltages (+-1, centred) that drive the next crossbar's rows."""
+    return bits.to(torch.float32) * 2 - 1
+
+
+def binary_levels(digit: torch.Tensor, n_bits: int) -> torch.Tensor:
+    """Digits ``[...]`` -> their binary bits as logic voltages (+-1) ``[..., n_bits]`` (LSB first)."""
+    return logic_levels((digit[..., None] >> torch.arange(n_bits)) & 1)
+
+
+def read_comparators(out: torch.Tensor, n_bits: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Comparators on the output columns ``out [..., S]`` of a block encoding ``n_bits``:
+    (bits as logic voltages ``[..., S]``, decoded levels ``[...]``)."""
+    bits = out > 0
+    return logic_levels(bits), decode_bits(bits, n_bits, out.shape[-1])
 
 
 def format_code(codeword) -> str:
