@@ -252,8 +252,26 @@ class Job(metaclass=JobSingleton):
 
     def _sis_finished(self) -> bool:
         if not self._sis_is_finished:
-            self._sis_is_finished = os.path.isfile(self._sis_path(gs.JOB_FINISHED_MARKER, abspath=True))
+            marker = self._sis_path(gs.JOB_FINISHED_MARKER, abspath=True)
+            self._sis_is_finished = os.path.isfile(marker) or self._sis_all_tasks_finished(marker)
         return self._sis_is_finished
+
+    def _sis_all_tasks_finished(self, marker: str) -> bool:
+        """Every task id finished, but no job marker: the last worker wrote its task's marker and
+        then died (or has not yet written the job's). The job is finished; write the marker it
+        missed. (Without this, such a job counted as finished in the states but its outputs
+        never became available, and the manager stopped with the graph unfinished.)"""
+        tasks = self._sis_task_cache  # only once the tasks are known: no job code runs here (before update())
+        if tasks is None or not os.path.isdir(os.path.dirname(marker)):
+            return False
+        if not all(self._sis_task_finished(t, i) for t in tasks for i in t.task_ids()):
+            return False
+        try:
+            with open(marker, "a"):
+                pass
+        except OSError:  # e.g. a read-only job dir: the task markers are enough
+            pass
+        return True
 
     def _sis_task_finished(self, task: Task, task_id: int) -> bool:
         return os.path.isfile(self._sis_path(f"finished.{task.name()}.{task_id}", abspath=True))

@@ -4,6 +4,11 @@ Free slots are counted in cpus, gpus and memory (GB). Each started process gets 
 (it survives a killed manager) and its pid is recorded in the job directory
 (``engine/pid.<task>.<id>``), so a restarted manager finds still-running tasks again; their
 requirements count against the free slots until they end (a restart must not oversubscribe).
+
+A task id counts as running while its worker holds the task id's lock (``engine/lock.<task>.<id>``,
+see :mod:`sisyphus.worker`) or its recorded pid is alive. The lock covers a manager killed after
+it started a worker but before it wrote the pid file: without it a restarted manager took the
+still-running task for interrupted and ran it a second time, concurrently.
 """
 import logging
 import os
@@ -13,7 +18,8 @@ from collections import deque
 from typing import Dict, List, Tuple
 
 from sisyphus.engine import EngineBase
-from sisyphus.tools import pid_alive
+from sisyphus.tools import atomic_write_bytes, pid_alive
+from sisyphus.worker import task_claimed
 
 __all__ = ["LocalEngine"]
 
@@ -23,8 +29,8 @@ class LocalEngine(EngineBase):
         self.cpus, self.gpus, self.mem = cpus, gpus, mem
         self._queue: deque = deque()
         self._running: Dict[Tuple[str, str, int], dict] = {}
-        # tasks an earlier manager started and that still run: key -> (pid, rqmt)
-        self._adopted: Dict[Tuple[str, str, int], Tuple[int, dict]] = {}
+        # tasks an earlier manager started and that still run: key -> (pid or None, rqmt)
+        self._adopted: Dict[Tuple[str, str, int], Tuple[int | None, dict]] = {}
         self._free_gpus = list(range(gpus))
 
     # ---- interface ----------------------------------------------------------------------------
@@ -45,7 +51,7 @@ class LocalEngine(EngineBase):
         if any((q["job_dir"], q["task"], q["task_id"]) == key for q in self._queue):
             return "queue"
         pid = self._read_pid(job_dir, task.name(), task_id)
-        if pid is not None and pid_alive(pid, marker=job_dir):
+        if self._alive(key, pid):
             if key not in self._adopted:  # started by an earlier manager: holds its slots
                 self._adopted[key] = (pid, dict(task.rqmt()))
             return "running"
@@ -55,10 +61,15 @@ class LocalEngine(EngineBase):
     def stop_engine(self):
         self._queue.clear()
 
+    @staticmethod
+    def _alive(key, pid) -> bool:
+        """Whether the task id ``key`` = (job dir, task, id) started by an earlier manager still runs."""
+        return task_claimed(*key) or (pid is not None and pid_alive(pid, marker=key[0]))
+
     # ---- scheduling -----------------------------------------------------------------------------
     def _used(self):
         for key, (pid, _) in list(self._adopted.items()):
-            if not pid_alive(pid, marker=key[0]):
+            if not self._alive(key, pid):
                 del self._adopted[key]
         rqmts = [r["rqmt"] for r in self._running.values()] + [rq for _, rq in self._adopted.values()]
         return sum(rq.get("cpu", 1) for rq in rqmts), sum(rq.get("mem", 1) for rq in rqmts)
@@ -100,8 +111,8 @@ class LocalEngine(EngineBase):
         proc = subprocess.Popen(entry["call"], stdout=out, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True, cwd=os.environ.get("SIS_BASE_DIR") or os.getcwd())
         out.close()
-        with open(self._pid_file(entry["job_dir"], entry["task"], entry["task_id"]), "w") as f:
-            f.write(f"{proc.pid}\n{time.time()}\n")
+        atomic_write_bytes(self._pid_file(entry["job_dir"], entry["task"], entry["task_id"]),
+                           f"{proc.pid}\n{time.time()}\n".encode())  # never a truncated pid file
         key = (entry["job_dir"], entry["task"], entry["task_id"])
         self._running[key] = {**entry, "proc": proc, "gpus": gpus}
 
