@@ -88,7 +88,7 @@ PY
 STEP="system packages"
 APT_PACKAGES="espeak-ng sox libsox-fmt-all festival festvox-kallpc16k sctk graphviz ngspice \
   cmake build-essential libboost-program-options-dev libboost-system-dev libboost-thread-dev \
-  libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev libsndfile1 chromium chromium-driver slurm-wlm munge"
+  libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev libsndfile1 chromium chromium-driver slurm-wlm munge slurmdbd mariadb-server"
 
 apt_missing() {
   local p out=""

@@ -37,6 +37,10 @@ _OOM_MARKERS = ("exceeded job memory limit", "exceeded memory limit", "out of me
                 "out_of_memory")
 _TIMEOUT_MARKERS = ("due to time limit", "time limit exhausted")
 
+#: job states after which a job runs no more (what sacct / scontrol say of a job that has ended)
+_FINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL",
+          "DEADLINE", "REVOKED", "SPECIAL_EXIT"}
+
 
 def squeue_state_to_sis(state: str) -> str:
     """RUNNING/COMPLETING → running, PENDING/CONFIGURING → queue, anything else → queue_error."""
@@ -199,8 +203,15 @@ class SlurmEngine(EngineBase):
     # ---- how did a SLURM job end ---------------------------------------------------------------------------
     def failure_reason(self, slurm_id: str, slurm_log: Optional[str] = None) -> str:
         """Final state of a SLURM job: ``sacct``, else ``scontrol`` (needs no accounting database),
-        and OUT_OF_MEMORY / TIMEOUT also when only SLURM's message in the job's output says so."""
-        state = self._sacct_state(slurm_id) or self._scontrol_state(slurm_id) or "UNKNOWN"
+        and OUT_OF_MEMORY / TIMEOUT also when only SLURM's message in the job's output says so.
+
+        ``sacct`` lags behind: slurmctld hands a job's end to slurmdbd through a queue, so right
+        after a job has left ``squeue`` it may still be RUNNING (or COMPLETING, PENDING) there, or
+        not known at all. A state that is not final is therefore no answer: ``scontrol`` (the
+        controller's own, current view, kept for MinJobAge after the end) is asked, and only
+        when it no longer knows the job does sacct's answer stand."""
+        sacct = self._sacct_state(slurm_id)
+        state = sacct if sacct in _FINAL else (self._scontrol_state(slurm_id) or sacct or "UNKNOWN")
         if state in ("OUT_OF_MEMORY", "TIMEOUT"):
             return state
         text = _tail(slurm_log, 65536).lower() if slurm_log else ""

@@ -138,6 +138,21 @@ def test_slurm_kill_message_in_output_counts_as_oom_without_accounting(fake_slur
     assert SlurmEngine().failure_reason("6_1", str(log)) == "UNKNOWN"
 
 
+def test_sacct_answer_that_is_not_final_yet_defers_to_scontrol(fake_slurm):
+    # accounting trails the controller: right after a job left squeue, sacct may still call it RUNNING
+    scontrol = fake_slurm / "bin" / "scontrol"
+    scontrol.write_text('#!/bin/bash\necho "JobId=8 ArrayJobId=7 ArrayTaskId=1 JobState=TIMEOUT Reason=TimeLimit"\n')
+    (fake_slurm / "sacct").write_text("7_1 RUNNING\n")
+    assert SlurmEngine().failure_reason("7_1") == "TIMEOUT"
+    (fake_slurm / "sacct").write_text("7_1 COMPLETED\n")
+    assert SlurmEngine().failure_reason("7_1") == "COMPLETED", "a final sacct state stands"
+    scontrol.write_text("#!/bin/bash\necho 'slurm_load_jobs error: Invalid job id specified' >&2\nexit 1\n")
+    (fake_slurm / "sacct").write_text("7_1 COMPLETING\n")
+    assert SlurmEngine().failure_reason("7_1") == "COMPLETING", "the controller forgot the job: sacct's answer"
+    (fake_slurm / "sacct").write_text("")
+    assert SlurmEngine().failure_reason("7_1") == "UNKNOWN"
+
+
 def test_sbatch_failure_puts_the_task_in_error_with_the_reason(fake_slurm, monkeypatch):
     (fake_slurm / "bin" / "sbatch").write_text("#!/bin/bash\necho 'sbatch: error: invalid partition' >&2\nexit 1\n")
     monkeypatch.setattr("sisyphus.slurm_engine.time.sleep", lambda s: None)
