@@ -1,0 +1,75 @@
+"""Refresh the generated parts of ``docs/results.md`` from a finished run of the default graph.
+
+The tables between ``<!-- BEGIN generated:KEY -->`` and ``<!-- END generated:KEY -->`` are
+replaced by what the run produced (nothing is typed by hand), and the report's plots are copied
+next to this file:
+
+- ``wer_table``, ``seed_claims``, ``comparisons``: ``output/<prefix>/*.md`` of the run;
+- ``run_times``: ``bench/graph_run_times.py SETUP`` (task time per job class);
+- ``pre_adc_levels``: ``bench/pre_adc_levels.py SETUP`` (signal level at the ADC, 4+4 draws).
+
+Usage: ``.venv/bin/python docs/update_results.py SETUP [--prefix memristor_adc]``
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+PLOTS = {"wer_vs_bits.png": "results_wer_vs_bits.png", "wer_vs_adc.png": "results_wer_vs_adc.png",
+         "clipping.png": "results_clipping.png"}
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip()
+    except OSError as e:
+        sys.exit(f"update_results: cannot read {path}: {e.strerror} (is the run finished?)")
+
+
+def _bench(script: str, setup: str) -> str:
+    out = subprocess.run([sys.executable, os.path.join(REPO, "bench", script), setup], capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"update_results: bench/{script} failed:\n{out.stderr[-2000:]}")
+    return out.stdout.strip()
+
+
+def replace_block(doc: str, key: str, body: str) -> str:
+    """``doc`` with the text between the markers of ``key`` replaced by ``body``."""
+    pattern = re.compile(rf"(<!-- BEGIN generated:{key} -->\n)(?:.*?\n)?(<!-- END generated:{key} -->)", re.S)
+    if not pattern.search(doc):
+        sys.exit(f"update_results: docs/results.md has no block 'generated:{key}'")
+    return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), doc)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("setup", help="setup directory of the finished run (holds work/ and output/)")
+    ap.add_argument("--prefix", default="memristor_adc", help="output prefix of the report")
+    args = ap.parse_args()
+    out = os.path.join(args.setup, "output", args.prefix)
+    blocks = {
+        "wer_table": _read(os.path.join(out, "wer_table.md")),
+        "seed_claims": _read(os.path.join(out, "seed_claims.md")),
+        "comparisons": _read(os.path.join(out, "comparisons.md")),
+        "run_times": _bench("graph_run_times.py", args.setup),
+        "pre_adc_levels": _bench("pre_adc_levels.py", args.setup),
+    }
+    path = os.path.join(HERE, "results.md")
+    doc = _read(path) + "\n"
+    for key, body in blocks.items():
+        doc = replace_block(doc, key, body)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write(doc)
+    os.replace(path + ".tmp", path)
+    for src, dst in PLOTS.items():
+        shutil.copyfile(os.path.join(out, src), os.path.join(HERE, dst))
+    print(f"update_results: {len(blocks)} blocks of {path} and {len(PLOTS)} plots refreshed from {out}")
+
+
+if __name__ == "__main__":
+    main()
