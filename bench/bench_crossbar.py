@@ -27,7 +27,9 @@ sys.path.insert(0, os.path.join(REPO, "recipe"))
 
 import torch  # noqa: E402
 
-from memristor_asr.crossbar import CrossbarConfigV2, UniformAdcConfigV1, CrossbarLinearV1, convert_to_crossbars, crossbar_layers  # noqa: E402
+from memristor_asr.crossbar import (  # noqa: E402
+    CrossbarConfigV2, UniformAdcConfigV1, CrossbarLinearV1, convert_to_crossbars, crossbar_layers,
+)
 from memristor_asr.quant import QuantLinear, calibration  # noqa: E402
 
 
@@ -95,8 +97,8 @@ def bench_layer(frames: int, repeats: int, threads=(1, 2)) -> dict:
 
 def print_layer_table(lay: dict) -> None:
     print(f"[layer] {lay['layer']}: programming {lay['programming_s']:.2f} s for {lay['cells'] / 1e6:.2f} M cells")
-    print("| threads | float nn.Linear | crossbar, physical noise | crossbar, paper noise | torch path (CUDA/table ADC) "
-          "| SynaptogenML TiledMemristorLinear (issue figure) |")
+    print("| threads | float nn.Linear | crossbar, physical noise | crossbar, paper noise "
+          "| torch path (CUDA/table ADC) | SynaptogenML TiledMemristorLinear (issue figure) |")
     print("|---|---|---|---|---|---|")
     for th, t in lay["threads"].items():
         sml = SYNAPTOGENML_MS.get(th)
@@ -108,8 +110,9 @@ def print_layer_table(lay: dict) -> None:
     if 1 in lay["threads"] and 2 in lay["threads"]:
         t1, t2 = lay["threads"][1], lay["threads"][2]
         print(f"[layer] targets: {t1['physical'] / t1['float']:.1f}x float at 1 thread (<= 8), "
-              f"{t2['physical'] / t2['float']:.1f}x at 2 threads (<= 10), 2 threads {t1['physical'] / t2['physical']:.2f}x "
-              f"faster than 1 (>= 1.6); SynaptogenML/ours {SYNAPTOGENML_MS[1] / t1['physical']:.0f}x and "
+              f"{t2['physical'] / t2['float']:.1f}x at 2 threads (<= 10), "
+              f"2 threads {t1['physical'] / t2['physical']:.2f}x faster than 1 (>= 1.6); "
+              f"SynaptogenML/ours {SYNAPTOGENML_MS[1] / t1['physical']:.0f}x and "
               f"{SYNAPTOGENML_MS[2] / t2['physical']:.0f}x (>= 250, not side by side)")
     t = lay["threads"][ths[0]]
     print(f"[layer] per-cell reference {lay['reference_ms'] / 1000:.2f} s at {torch.get_num_threads()} thread(s): "
@@ -145,7 +148,8 @@ def crossbar_time(model, audio, lens) -> float:
     hooks = []
     for name, m in crossbar_layers(model).items():
         hooks.append(m.register_forward_pre_hook(lambda mod, inp, n=name: starts.__setitem__(n, time.perf_counter())))
-        hooks.append(m.register_forward_hook(lambda mod, inp, out, n=name: spent.__setitem__(0, spent[0] + time.perf_counter() - starts[n])))
+        hooks.append(m.register_forward_hook(
+            lambda mod, inp, out, n=name: spent.__setitem__(0, spent[0] + time.perf_counter() - starts[n])))
     with torch.no_grad():
         model(audio, lens)
     for h in hooks:

@@ -58,7 +58,7 @@ def select_sentences(n_test: int):
 def synth_emissions(words, lexicon, vocab, rng) -> np.ndarray:
     """Log-softmax emissions [T, V] for a sentence (see module docstring for the noise model)."""
     idx = {u: i for i, u in enumerate(vocab)}
-    path, rows = [], []
+    path = []
     for _ in range(rng.integers(2, 6)):
         path.append(0)
     for w in words:

@@ -2,7 +2,8 @@
 
 Usage (from the repo root; one torch thread, as on the shared development machine):
 
-    .venv/bin/python bench/bench_nnadc.py --block                 # a 3-bit sub-ADC and a 1-bit residue (STE / graph settings), 2e4 steps each
+    .venv/bin/python bench/bench_nnadc.py --block                 # a 3-bit sub-ADC and a 1-bit residue
+                                                                  # (STE / graph settings), 2e4 steps each
     .venv/bin/python bench/bench_nnadc.py --design pl14_rram3     # train + Monte-Carlo evaluate a paper design
     .venv/bin/python bench/bench_nnadc.py --design pl8_rram3 --iterations 2000 --instances 20 --out /tmp/nnadc
     .venv/bin/python bench/bench_nnadc.py --design pl8_rram3 --residue-train-sigma 0.05   # variation-aware residues
@@ -85,7 +86,8 @@ def bench_blocks(iterations: int, residue_overrides: dict) -> None:
     ):
         train_cfg = dataclasses.replace(train_cfg, iterations=iterations, log_every=max(1, iterations // 4))
         t = time.time()
-        _, _, rec = train_residue_block(u, target, 12, 3, VtcFamilyV1Config(), 1.05, train_cfg, "bench.residue1", swing=swing)
+        _, _, rec = train_residue_block(u, target, 12, 3, VtcFamilyV1Config(), 1.05, train_cfg, "bench.residue1",
+                                        swing=swing)
         print(json.dumps({"block": f"residue 1-bit, H=12, A_R=3, {label}", "iterations": iterations,
                           "seconds": round(time.time() - t, 2), "mse": rec["mse"],
                           "rms_pct_of_range": round(rec["mse"] ** 0.5 / 2 * 100, 3)}), flush=True)
@@ -109,7 +111,8 @@ def bench_design(name: str, iterations: int, instances: int, out: str, residue_o
     eval_s = time.time() - t
     mc, cal, nom = metrics["mc"]["ideal"], metrics["mc"]["calibrated"], metrics["nominal"]["ideal"]
     print(json.dumps({
-        "design": name, "iterations": iterations, "residue_overrides": residue_overrides, "train_seconds": round(train_s, 1), "eval_seconds": round(eval_s, 1),
+        "design": name, "iterations": iterations, "residue_overrides": residue_overrides,
+        "train_seconds": round(train_s, 1), "eval_seconds": round(eval_s, 1),
         "enob_nominal": round(nom["enob"], 3), "enob_mc_median": round(mc["enob_median"], 3),
         "enob_mc_p10_p90": [round(mc["enob_p10"], 3), round(mc["enob_p90"], 3)],
         "enob_calibrated_mc_median": round(cal["enob_median"], 3),
@@ -143,7 +146,8 @@ def main():
     p.add_argument("--residue-train-sigma", type=float, default=None,
                    help="residue blocks: variation-aware training with this conductance sigma (default: the graph's)")
     p.add_argument("--residue-pvt", type=int, choices=(0, 1), default=None,
-                   help="residue blocks: 1 = PVT-aware (corner-family inverter curves), 0 = nominal (default: the graph's)")
+                   help="residue blocks: 1 = PVT-aware (corner-family inverter curves), 0 = nominal "
+                        "(default: the graph's)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)

@@ -17,12 +17,12 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "recipe"))
 
-import torch  # noqa: E402
+import torch
 
-from memristor_asr.model import ConformerCtcModelV1, demo_config, paper_config  # noqa: E402
-from memristor_asr.quant import QuantConfigV1  # noqa: E402
-from memristor_asr.training import SpecAugConfigV1  # noqa: E402
-from memristor_asr.training.trainer import ctc_loss_sum  # noqa: E402
+from memristor_asr.model import ConformerCtcModelV1, demo_config, paper_config
+from memristor_asr.quant import QuantConfigV1
+from memristor_asr.training import SpecAugConfigV1
+from memristor_asr.training.trainer import ctc_loss_sum
 
 VOCAB = ["<blank>"] + [f"P{i}" for i in range(39)]
 
@@ -77,7 +77,8 @@ def main():
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{os.cpu_count()} cores, batch {args.batch_seconds:g} s of {args.utt_seconds:g}-s utterances, "
           f"{args.warmup} warm-up + {args.steps} measured steps", flush=True)
-    header = f"{'profile':8} {'model':10} {'step s (median)':>16} {'audio s/s':>10} {'QAT/float time':>15}"  # ratio: median of per-round ratios
+    # QAT/float time: the median of the per-round ratios
+    header = f"{'profile':8} {'model':10} {'step s (median)':>16} {'audio s/s':>10} {'QAT/float time':>15}"
     print(header)
     print("-" * len(header), flush=True)
     worst = 0.0

@@ -49,7 +49,8 @@ def main():
         except OSError:
             continue
         # global split only: no per-layer override
-        if (not os.path.exists(hist) or not any(w in info for w in adc_reprs) or f"read_noise='{args.noise}'" not in info
+        if (not os.path.exists(hist) or not any(w in info for w in adc_reprs)
+                or f"read_noise='{args.noise}'" not in info
                 or "per_layer=()" not in info or "adc_kind='nnadc_table'" in info):
             continue
         n_jobs += 1

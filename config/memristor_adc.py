@@ -9,7 +9,7 @@ Only wiring lives here. The functions are reusable by personal graphs (see `user
 a new ADC split is one more `CrossbarConfigV2`, and only its simulation, recognition, scoring and
 report jobs run; training and data come from the cache.
 """
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from sisyphus import tk
@@ -20,7 +20,11 @@ from memristor_asr.crossbar.regimes import apply_regime
 from memristor_asr.data.embedded import embedded_corpus_preset
 from memristor_asr.decoding.search_config import SearchConfigV1
 from memristor_asr.jobs.corpus import BuildEmbeddedCorpusJob, CorpusStatisticsJob, ManifestToStmJob
-from memristor_asr.jobs.crossbar import CrossbarCellStatisticsJob, EstimateCorrectionFactorJob, SimulateCrossbarLogProbsJob
+from memristor_asr.jobs.crossbar import (
+    CrossbarCellStatisticsJob,
+    EstimateCorrectionFactorJob,
+    SimulateCrossbarLogProbsJob,
+)
 from memristor_asr.jobs.features import ComputeFeatureStatsJob
 from memristor_asr.jobs.lexicon import CmuDictLexiconJob
 from memristor_asr.jobs.lm import BibleLmTextJob, ComputePerplexityJob, TrainKenLmJob

@@ -68,8 +68,8 @@ class NnadcSettings:
         # staged quantization and half-swing residues: see README "NNADC" (stage-1 residue ~0.4 % rms
         # of the range nominal instead of ~2 %); variation-aware (64 Monte-Carlo chips per step at the
         # evaluation's sigma): ~1.1 % rms over MC chips instead of ~2.1 %
-        residue=BlockTrainV1Config(iterations=20000, pvt_aware=False, quant_schedule="staged", lr_start=1e-2, lr_end=1e-4,
-                                   train_sigma=0.05),
+        residue=BlockTrainV1Config(iterations=20000, pvt_aware=False, quant_schedule="staged",
+                                   lr_start=1e-2, lr_end=1e-4, train_sigma=0.05),
         residue_swing=0.5,
     ))
     eval: EvalV1Config = field(default_factory=EvalV1Config)

@@ -59,7 +59,8 @@ def seed_claims(res: Results, s) -> List[Dict[str, Any]]:
 
     # --- Rossenbach et al., Table 3 (memristor vs digital QAT, the paper's 8-bit converters)
     for regime in s.regimes:
-        for bits, seed in ((3, "9.2 +- 0.12 % vs digital 8.3 % (+11 % rel)"), (8, "8.3 % vs digital 7.3 % (+14 % rel)")):
+        for bits, seed in ((3, "9.2 +- 0.12 % vs digital 8.3 % (+11 % rel)"),
+                           (8, "8.3 % vs digital 7.3 % (+14 % rel)")):
             mem = res.table3.get((regime, bits, (8, 8)))
             cmp(f"T3-mem{bits}-{regime}", "Rossenbach et al., Table 3",
                 f"{bits}-bit QAT model on memristors (ADC 8+8) is worse than digital", seed, "worse",

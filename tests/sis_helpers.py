@@ -19,14 +19,14 @@ def make_setup(tmp_path, config_code: str, name: str = "graph", recipe_dirs=None
         link = setup / "recipe" / pkg.name
         if not link.exists():
             link.symlink_to(pkg, target_is_directory=True)
-    (setup / "settings.py").write_text(textwrap.dedent(f"""
+    (setup / "settings.py").write_text(textwrap.dedent("""
         from sisyphus.localengine import LocalEngine
         from sisyphus.engine import EngineSelector
         WAIT_PERIOD_BETWEEN_CHECKS = 0.2
         WAIT_PERIOD_MINI_TASK_CHECK = 0.1
         def engine():
             local = LocalEngine(cpus=2, gpus=0, mem=8)
-            return EngineSelector(engines={{"short": local, "long": local}}, default_engine="long")
+            return EngineSelector(engines={"short": local, "long": local}, default_engine="long")
         """) + textwrap.dedent(settings))
     (setup / "config" / f"{name}.py").write_text(textwrap.dedent(config_code))
     return setup

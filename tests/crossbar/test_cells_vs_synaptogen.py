@@ -107,7 +107,7 @@ def test_partial_reset(u_partial):
     # a deeper partial reset continues from there
     sg.applyVoltage(a, u_partial + 0.1)
     b.apply_voltage(u_partial + 0.1)
-    _compare(f"resistance after a second partial RESET", np.log10(_syn_resistance(a)), b.resistance().log10())
+    _compare("resistance after a second partial RESET", np.log10(_syn_resistance(a)), b.resistance().log10())
 
 
 @pytest.mark.parametrize("volts", [0.6, 0.06, -0.6, 0.0])

@@ -9,7 +9,8 @@ from memristor_asr.crossbar import (AdcConfigError, CrossbarConfigError, Crossba
 
 
 @pytest.mark.parametrize("kwargs,param", [
-    (dict(dac_bits=-1), "dac_bits"), (dict(dac_bits=0), "dac_bits"), (dict(adc_precision_bits=-2), "adc_precision_bits"),
+    (dict(dac_bits=-1), "dac_bits"), (dict(dac_bits=0), "dac_bits"),
+    (dict(adc_precision_bits=-2), "adc_precision_bits"),
     (dict(adc_range_bits=-1), "adc_range_bits"), (dict(adc_range_bits=0, adc_precision_bits=0), "adc_range_bits=0"),
     (dict(tile_rows=0), "tile_rows"), (dict(tile_cols=0), "tile_cols"), (dict(v_read_max=0.0), "v_read_max"),
     (dict(correction_factor=-8020.0), "correction_factor"), (dict(read_noise="loud"), "read_noise"),
@@ -43,6 +44,10 @@ def test_per_layer_overrides_apply_in_order_and_errors_name_the_layer():
         CrossbarConfigV1(per_layer={"*": {"adc_bits": 3}})
     with pytest.raises(CrossbarConfigError, match="pattern '\\*.linear_pso' matches no"):
         CrossbarConfigV1(per_layer={"*.linear_pso": {"adc_range_bits": 6}}).check_patterns_match(["a.linear_pos"])
+    layers = [f"blocks.{i}.{n}" for i in range(4) for n in ("mhsa.linear_pos", "mhsa.qkv_proj", "ff1.linear_ff")]
+    with pytest.raises(CrossbarConfigError, match=r"'\*\.mhsa\.linear_pso' matches no crossbar layer; "
+                                                  r"nearest: blocks\.\*\.mhsa\.linear_pos, .* \(of 12 layers\)"):
+        CrossbarConfigV2(per_layer={"*.mhsa.linear_pso": {"tile_rows": 64}}).check_patterns_match(layers)
 
 
 def test_dict_and_tuple_overrides_are_equal_and_hash_alike():
@@ -50,7 +55,8 @@ def test_dict_and_tuple_overrides_are_equal_and_hash_alike():
     b = CrossbarConfigV1(per_layer=(("*.linear_pos", (("adc_range_bits", 6),)),))
     assert a == b
     assert sis_hash.short_hash(a) == sis_hash.short_hash(b)
-    assert sis_hash.short_hash(a) != sis_hash.short_hash(CrossbarConfigV1(per_layer={"*.linear_pos": {"adc_range_bits": 5}}))
+    other = CrossbarConfigV1(per_layer={"*.linear_pos": {"adc_range_bits": 5}})
+    assert sis_hash.short_hash(a) != sis_hash.short_hash(other)
     assert sis_hash.short_hash(CrossbarConfigV1()) == sis_hash.short_hash(CrossbarConfigV1())
     assert sis_hash.short_hash(CrossbarConfigV1()) != sis_hash.short_hash(CrossbarConfigV1(adc_range_bits=5))
 
@@ -67,7 +73,8 @@ def test_fields_added_later_keep_old_hashes(monkeypatch):
 
 def test_v1_adc_kinds_are_a_closed_list_and_map_to_typed_adcs():
     assert CrossbarConfigV1().adc_config() == UniformAdcConfigV1(4, 4)
-    t = CrossbarConfigV1(adc_kind="nnadc_table", adc_range_bits=3, adc_options={"table": "/t.npz", "instance_offset": 2})
+    t = CrossbarConfigV1(adc_kind="nnadc_table", adc_range_bits=3,
+                         adc_options={"table": "/t.npz", "instance_offset": 2})
     assert t.to_v2().adc == TableAdcConfigV1("/t.npz", 3, 2)
     with pytest.raises(CrossbarConfigError, match="needs adc_options"):
         CrossbarConfigV1(adc_kind="nnadc_table")

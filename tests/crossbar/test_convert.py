@@ -5,8 +5,8 @@ import torch
 import pytest
 
 from memristor_asr.crossbar import (
-    CrossbarConfigV1, CrossbarConfigV2, CrossbarLinearV1, UniformAdcConfigV1, clipping_report, convert_to_crossbars, crossbar_layers,
-    enable_pre_adc_histograms, plot_pre_adc_histograms, pre_adc_histograms, seed_read_noise,
+    CrossbarConfigV1, CrossbarConfigV2, CrossbarLinearV1, UniformAdcConfigV1, clipping_report, convert_to_crossbars,
+    crossbar_layers, enable_pre_adc_histograms, plot_pre_adc_histograms, pre_adc_histograms, seed_read_noise,
 )
 from memristor_asr.quant import QuantLinear, calibration
 

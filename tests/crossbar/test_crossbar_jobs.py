@@ -17,7 +17,9 @@ from sis_helpers import make_setup, run_manager
 GRAPH = """
 from sisyphus import tk
 from memristor_asr.crossbar import CrossbarConfigV2, UniformAdcConfigV1
-from memristor_asr.jobs.crossbar import CrossbarCellStatisticsJob, EstimateCorrectionFactorJob, SimulateCrossbarLogProbsJob
+from memristor_asr.jobs.crossbar import (
+    CrossbarCellStatisticsJob, EstimateCorrectionFactorJob, SimulateCrossbarLogProbsJob,
+)
 
 def py():
     stats = CrossbarCellStatisticsJob(n_pairs=2000, seed=1)
@@ -47,7 +49,8 @@ def tiny_setup_inputs(tmp_path_factory):
     write_manifest(d / "manifest.jsonl", utts)
     torch.manual_seed(0)
     cfg = demo_config(["<blank>", "a", "b", "c"], QuantConfigV1(weight_bits=3), num_blocks=1, dim=32, ff_dim=64,
-                      num_heads=2, conv_kernel_size=5, frontend=FrontendConfigV1(kind="conv1d", channels=[32], kernel_size=5))
+                      num_heads=2, conv_kernel_size=5,
+                      frontend=FrontendConfigV1(kind="conv1d", channels=[32], kernel_size=5))
     model = ConformerCtcModelV1(cfg)
     with calibration(model):
         model(torch.randn(2, 16000) * 0.1, torch.tensor([16000, 12000]))

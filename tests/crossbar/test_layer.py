@@ -3,7 +3,9 @@ noise statistically), DAC/ADC arithmetic, clipping counts, conversion errors."""
 import pytest
 import torch
 
-from memristor_asr.crossbar import CrossbarConfigV2, UniformAdcConfigV1, CrossbarConversionError, CrossbarLinearV1, DacV1, UniformAdcV1
+from memristor_asr.crossbar import (
+    CrossbarConfigV2, UniformAdcConfigV1, CrossbarConversionError, CrossbarLinearV1, DacV1, UniformAdcV1,
+)
 from memristor_asr.crossbar.programming import bit_planes
 from memristor_asr.quant import QuantLinear, calibration
 
@@ -141,8 +143,10 @@ def test_uniform_adc_rounds_clips_and_counts():
 def test_clipping_counted_per_layer():
     q = _qat_layer(128, 32, 4)
     x = torch.randn(40, 128) * 3
-    wide = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(read_noise="off", adc=UniformAdcConfigV1(4, 8)), 1, "layer")
-    narrow = CrossbarLinearV1.from_quant_linear(q, CrossbarConfigV2(read_noise="off", adc=UniformAdcConfigV1(4, 1)), 1, "layer")
+    wide_cfg = CrossbarConfigV2(read_noise="off", adc=UniformAdcConfigV1(4, 8))
+    narrow_cfg = CrossbarConfigV2(read_noise="off", adc=UniformAdcConfigV1(4, 1))
+    wide = CrossbarLinearV1.from_quant_linear(q, wide_cfg, 1, "layer")
+    narrow = CrossbarLinearV1.from_quant_linear(q, narrow_cfg, 1, "layer")
     wide(x)
     narrow(x)
     sw, sn = wide.clipping_stats(), narrow.clipping_stats()

@@ -77,7 +77,7 @@ def test_data_stage_through_manager(tmp_path):
     lex = read_lexicon(str(out / "lexicon" / "lexicon.txt"))
     assert read_tokens(str(out / "lexicon" / "tokens.txt")) == list(ARPABET_PHONEMES)
     assert all(w in lex for s in ("train", "dev") for u in splits[s] for w in u.orth.split())
-    oov = dict(l.split("\t") for l in (out / "lexicon" / "oov.txt").read_text().splitlines())
+    oov = dict(line.split("\t") for line in (out / "lexicon" / "oov.txt").read_text().splitlines())
     assert "saith" in oov and int(oov["saith"]) > 1000  # archaic King James words are reported, not dropped
     assert not set(oov) & set(lex)
 

@@ -68,8 +68,9 @@ def test_build_miniature_corpus(tmp_path):
     cfg = embedded_corpus_preset("miniature")
     lines = []
     manifests, stats = build_embedded_corpus(cfg, str(tmp_path / "audio"), num_workers=2, sink=lines.append)
-    assert {s: len(u) for s, u in manifests.items()} == {"train": cfg.num_train, "dev": cfg.num_dev, "test": cfg.num_test}
-    assert any("synthesis:" in l and "ETA" in l for l in lines)
+    sizes = {s: len(u) for s, u in manifests.items()}
+    assert sizes == {"train": cfg.num_train, "dev": cfg.num_dev, "test": cfg.num_test}
+    assert any("synthesis:" in line and "ETA" in line for line in lines)
     for split, utts in manifests.items():
         write_manifest(str(tmp_path / f"{split}.jsonl"), utts)
         back = read_manifest(str(tmp_path / f"{split}.jsonl"))
@@ -119,5 +120,6 @@ def test_synthesis_errors_name_the_utterance(tmp_path):
     with pytest.raises(SynthesisError, match=r"utterance 'u7'.*no-such-voice"):
         synthesize(SynthesisRequest("u7", "hello", SpeakerV1("x", "espeak", "no-such-voice"), str(tmp_path / "x.wav")))
     with pytest.raises(SynthesisError, match=r"utterance 'u8'.*text2wave"):
-        synthesize(SynthesisRequest("u8", "hello", SpeakerV1("y", "festival", "no_such_voice"), str(tmp_path / "y.wav")))
+        synthesize(SynthesisRequest("u8", "hello", SpeakerV1("y", "festival", "no_such_voice"),
+                                    str(tmp_path / "y.wav")))
     assert not (tmp_path / "x.wav").exists()

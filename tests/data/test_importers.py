@@ -70,7 +70,7 @@ def test_tedlium_import(tmp_path):
         assert np.sqrt(np.mean(audio ** 2)) > 0.01  # speech, not the silence around it
     write_manifest(str(tmp_path / "dev.jsonl"), utts)
     assert len(read_manifest(str(tmp_path / "dev.jsonl"))) == 2
-    assert any("ETA" in l for l in lines)
+    assert any("ETA" in line for line in lines)
 
 
 def test_tedlium_bad_input(tmp_path):
@@ -94,7 +94,8 @@ def test_tedlium_bad_input(tmp_path):
 def make_librispeech(root):
     chap = root / "LibriSpeech" / "dev-clean" / "84" / "121123"
     chap.mkdir(parents=True)
-    texts = {"84-121123-0000": "GO DO YOU HEAR", "84-121123-0001": "BUT IN LESS THAN FIVE MINUTES THE STAIRCASE GROANED"}
+    texts = {"84-121123-0000": "GO DO YOU HEAR",
+             "84-121123-0001": "BUT IN LESS THAN FIVE MINUTES THE STAIRCASE GROANED"}
     for uid, text in texts.items():
         speak(text.lower(), chap / f"{uid}.flac")
     (chap / "84-121123.trans.txt").write_text("".join(f"{k} {v}\n" for k, v in texts.items()))

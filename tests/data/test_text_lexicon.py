@@ -105,7 +105,7 @@ def test_stm_roundtrip_and_sclite(tmp_path):
     out = subprocess.run([sclite, "-r", str(stm), "stm", "-h", str(ctm), "ctm", "-o", "sum", "stdout"],
                          capture_output=True, text=True, check=True).stdout
     # 8 reference words, one substitution ("was" -> "is")
-    sum_line = [l for l in out.splitlines() if "Sum/Avg" in l][0]
+    sum_line = [line for line in out.splitlines() if "Sum/Avg" in line][0]
     assert "12.5" in sum_line, out
 
 

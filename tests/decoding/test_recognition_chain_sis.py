@@ -18,7 +18,7 @@ from memristor_asr.data.stm import write_stm
 from memristor_asr.decoding.logprobs import CtcLogProbs, save_logprobs
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from sis_helpers import make_setup, run_manager  # noqa: E402
+from sis_helpers import make_setup, run_manager
 
 REFS = {"utt-a": "the cat sat on the mat", "utt-b": "put it there", "utt-c": "the red cat and the black dog"}
 N_WORDS = sum(len(s.split()) for s in REFS.values())  # 16

@@ -1,7 +1,6 @@
 """The main graph end to end on the miniature corpus, and the daily rerun: adding an ADC split
 reruns only conversion, recognition, scoring and report jobs; data and training come from the cache."""
 import json
-import os
 import pathlib
 
 import pytest
@@ -17,14 +16,16 @@ from config.nnadc import NnadcSettings
 
 FAST = BlockTrainV1Config(iterations=150, batch_size=512, log_every=150, pvt_aware=False)
 STAGE = StageV1Config(n_bits=1, hidden=3, residue_hidden=4, rram_bits=4)
-NNADC = NnadcSettings(designs={{"pl3": PipelinedAdcV1Config(stages=(STAGE, STAGE), final=StageV1Config(n_bits=1, hidden=2))}},
+NNADC = NnadcSettings(designs={{"pl3": PipelinedAdcV1Config(stages=(STAGE, STAGE),
+                                                             final=StageV1Config(n_bits=1, hidden=2))}},
                       train=ConverterTrainV1Config(comparator=FAST, residue=FAST, pool_size=2048),
                       transfer_table_design="pl3", transfer_table_points=129)
 
 SETTINGS = ExperimentSettings(
     corpus_preset="miniature", train_config=TrainConfigV1(num_epochs=2, max_batch_seconds=20.0),
     qat_bits=(3,), memristor_bits=(3,), table3_adcs=((4, 4),), num_draws=2, study_bits=3,
-    study_adcs=((8, 8),), study_nopos_adcs=((8, 8),), study_pos_adcs=((2, 6),), study_draws=1, study_nnadc=NNADC, study_nnadc_range_bits=2,
+    study_adcs=((8, 8),), study_nopos_adcs=((8, 8),), study_pos_adcs=((2, 6),), study_draws=1, study_nnadc=NNADC,
+    study_nnadc_range_bits=2,
     search=SearchConfigV1(beam_size=8), lm_weights=(1.0,), word_scores=(0.0,))
 
 def py():

@@ -11,7 +11,7 @@ from memristor_asr.model import (
     paper_config,
     save_model,
 )
-from memristor_asr.quant import QuantBitsError, QuantConfigV1, QuantLinear, quant_linears
+from memristor_asr.quant import QuantBitsError, QuantConfigV1, quant_linears
 
 VOCAB = ["<blank>"] + [f"P{i}" for i in range(39)]
 

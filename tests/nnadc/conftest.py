@@ -14,7 +14,13 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="session")
 def tiny_pipeline():
     """A 3-bit pipelined converter (two 1-bit stages + a 1-bit sub-ADC, 4-bit RRAM), trained in seconds."""
-    from memristor_asr.nnadc import BlockTrainV1Config, ConverterTrainV1Config, PipelinedAdcV1Config, StageV1Config, train_pipelined
+    from memristor_asr.nnadc import (
+        BlockTrainV1Config,
+        ConverterTrainV1Config,
+        PipelinedAdcV1Config,
+        StageV1Config,
+        train_pipelined,
+    )
 
     fast = BlockTrainV1Config(iterations=300, batch_size=1024, log_every=300, pvt_aware=False)
     cfg = PipelinedAdcV1Config(stages=(StageV1Config(1, hidden=4, residue_hidden=6, rram_bits=4),) * 2,

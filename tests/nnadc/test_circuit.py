@@ -98,8 +98,11 @@ def test_pickles_with_the_old_module_paths_load():
 
     cfg = ConverterTrainV1Config(comparator=BlockTrainV1Config(iterations=7), residue_swing=0.5)
     data = pickle.dumps((cfg, EvalV1Config(n_instances=3)), protocol=0)
-    old = (data.replace(b"memristor_asr.nnadc.training.config\nConverterTrainV1Config", b"memristor_asr.nnadc.pipelined\nConverterTrainV1Config")
-           .replace(b"memristor_asr.nnadc.training.config\nBlockTrainV1Config", b"memristor_asr.nnadc.train\nBlockTrainV1Config")
-           .replace(b"memristor_asr.nnadc.evaluation.monte_carlo\nEvalV1Config", b"memristor_asr.nnadc.evaluate\nEvalV1Config"))
+    old = (data.replace(b"memristor_asr.nnadc.training.config\nConverterTrainV1Config",
+                        b"memristor_asr.nnadc.pipelined\nConverterTrainV1Config")
+           .replace(b"memristor_asr.nnadc.training.config\nBlockTrainV1Config",
+                    b"memristor_asr.nnadc.train\nBlockTrainV1Config")
+           .replace(b"memristor_asr.nnadc.evaluation.monte_carlo\nEvalV1Config",
+                    b"memristor_asr.nnadc.evaluate\nEvalV1Config"))
     assert b"nnadc.pipelined\n" in old and b"nnadc.train\n" in old and b"nnadc.evaluate\n" in old
     assert pickle.loads(old) == (cfg, EvalV1Config(n_instances=3))

@@ -26,7 +26,8 @@ def test_ideal_table_matches_a_uniform_adc(tmp_path):
     assert (values - current).abs().max() <= step / 2 * (1 + 1e-4) + 4 / 2048  # mid-rise, plus the table grid
     assert abs(float((values - current).mean())) < step / 10  # no offset
     over, clipped = adc(torch.tensor([[3.0, -3.0, 0.0]]) / 2.0)
-    assert int(clipped) == 2 and over[0, 0] == pytest.approx(2 - step / 2) and over[0, 1] == pytest.approx(-2 + step / 2)
+    assert int(clipped) == 2
+    assert over[0, 0] == pytest.approx(2 - step / 2) and over[0, 1] == pytest.approx(-2 + step / 2)
 
 
 def test_each_column_is_one_instance(tmp_path):

@@ -3,8 +3,8 @@ from memristor_asr.nnadc.evaluation.report import results_rows, results_table
 
 def _metrics(enob_mc, n_bits=8):
     chip = {"enob": enob_mc, "dnl_min": -0.5, "dnl_max": 0.7, "inl_min": -1.0, "inl_max": 1.2, "missing_codes": 0}
-    summ = {"n": 100, "enob_median": enob_mc, "enob_p10": enob_mc - 0.2, "enob_p90": enob_mc + 0.1, "dnl_min_median": -0.6,
-            "dnl_max_median": 0.8, "inl_min_median": -1.1, "inl_max_median": 1.3}
+    summ = {"n": 100, "enob_median": enob_mc, "enob_p10": enob_mc - 0.2, "enob_p90": enob_mc + 0.1,
+            "dnl_min_median": -0.6, "dnl_max_median": 0.8, "inl_min_median": -1.1, "inl_max_median": 1.3}
     return {"n_bits": n_bits, "stage_bits": [1] * n_bits, "transfer": "linear", "train_seconds": 12.0,
             "nominal": {"ideal": dict(chip, enob=enob_mc + 0.3), "calibrated": chip},
             "mc": {"ideal": summ, "calibrated": dict(summ, enob_median=enob_mc + 0.5)}}

@@ -132,12 +132,13 @@ def test_pipeline_with_staged_multibit_residues_trains():
     from memristor_asr.nnadc.evaluation.monte_carlo import block_errors
 
     fast = BlockTrainV1Config(iterations=300, batch_size=1024, log_every=300, pvt_aware=False)
-    staged = BlockTrainV1Config(iterations=600, batch_size=1024, log_every=600, pvt_aware=False, quant_schedule="staged",
-                                lr_start=1e-2, lr_end=1e-4)
+    staged = BlockTrainV1Config(iterations=600, batch_size=1024, log_every=600, pvt_aware=False,
+                                quant_schedule="staged", lr_start=1e-2, lr_end=1e-4)
     cfg = PipelinedAdcV1Config(stages=(StageV1Config(2, hidden=6, residue_hidden=8),
                                        StageV1Config(3, hidden=8, residue_hidden=8, residue_rram_bits=4)),
                                final=StageV1Config(1, hidden=2))
-    conv = train_pipelined(cfg, ConverterTrainV1Config(comparator=fast, residue=staged, pool_size=1 << 12, residue_swing=0.5))
+    conv = train_pipelined(cfg, ConverterTrainV1Config(comparator=fast, residue=staged, pool_size=1 << 12,
+                                                       residue_swing=0.5))
     for res, lv in zip(conv.residues, (7, 15)):
         assert res.k1.abs().max() <= lv and res.k2.abs().max() <= lv
         w1, w2 = res.instances(1, 0.0)

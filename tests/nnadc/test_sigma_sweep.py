@@ -5,7 +5,12 @@ import pytest
 
 from memristor_asr.nnadc.evaluation.metrics import sine_inputs, sndr_enob
 from memristor_asr.nnadc.evaluation.plots import plot_enob_vs_sigma
-from memristor_asr.nnadc.evaluation.sigma_sweep import SigmaSweepV1Config, enob_vs_sigma, max_sigma_meeting, sigma_sweep_table
+from memristor_asr.nnadc.evaluation.sigma_sweep import (
+    SigmaSweepV1Config,
+    enob_vs_sigma,
+    max_sigma_meeting,
+    sigma_sweep_table,
+)
 
 
 def test_max_sigma_meeting_interpolates_in_log_sigma():

@@ -14,7 +14,8 @@ def test_spec_example_three_bits_for_two():
     assert [format_code(c) for c in smooth_code(2, 3)] == ["000", "001", "011", "111"]
 
 
-@pytest.mark.parametrize("n_bits,smooth_bits", [(1, 1), (2, 2), (2, 3), (3, 3), (3, 4), (3, 7), (4, 6), (5, 10), (6, 10)])
+@pytest.mark.parametrize("n_bits,smooth_bits",
+                         [(1, 1), (2, 2), (2, 3), (3, 3), (3, 4), (3, 7), (4, 6), (5, 10), (6, 10)])
 def test_one_bit_changes_and_codes_distinct(n_bits, smooth_bits):
     code = smooth_code(n_bits, smooth_bits)
     assert code.shape == (2**n_bits, smooth_bits)

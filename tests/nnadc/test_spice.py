@@ -2,7 +2,13 @@
 import numpy as np
 import pytest
 
-from memristor_asr.nnadc import BlockTrainV1Config, ConverterTrainV1Config, PipelinedAdcV1Config, StageV1Config, train_pipelined
+from memristor_asr.nnadc import (
+    BlockTrainV1Config,
+    ConverterTrainV1Config,
+    PipelinedAdcV1Config,
+    StageV1Config,
+    train_pipelined,
+)
 from memristor_asr.nnadc.export.netlist import (
     SpiceInverterV1Config,
     behavioural_stage,
@@ -31,7 +37,8 @@ def test_netlist_lists_one_resistor_per_programmed_cell(stage):
     n_cells = int((sub.k1 != 0).sum() + (sub.k2 != 0).sum() + (res.k1 != 0).sum() + (res.k2 != 0).sum())
     n_res = sum(1 for line in net.splitlines() if line.startswith("R") and "_load" not in line)
     assert n_res == n_cells
-    assert sum(1 for line in net.splitlines() if line.startswith("M") and " pch " in line) == sub.cfg.n_hidden + res.cfg.n_hidden
+    n_pmos = sum(1 for line in net.splitlines() if line.startswith("M") and " pch " in line)
+    assert n_pmos == sub.cfg.n_hidden + res.cfg.n_hidden
 
 
 def test_spice_transfer_curve_matches_behavioural_model(stage):

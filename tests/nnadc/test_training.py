@@ -87,9 +87,8 @@ def test_transfer_table(tiny_pipeline, tmp_path):
 
 def test_subranging_trains_and_reaches_its_resolution_roughly():
     cfg = SubrangingAdcV1Config(coarse=StageV1Config(2, hidden=6, rram_bits=6), fine_bits=1, fine_hidden=8)
-    conv = train_subranging(cfg, ConverterTrainV1Config(comparator=BlockTrainV1Config(iterations=800, batch_size=1024,
-                                                                                         log_every=800, pvt_aware=False),
-                                                        pool_size=1 << 12))
+    comparator = BlockTrainV1Config(iterations=800, batch_size=1024, log_every=800, pvt_aware=False)
+    conv = train_subranging(cfg, ConverterTrainV1Config(comparator=comparator, pool_size=1 << 12))
     metrics, _ = evaluate_converter(conv, EvalV1Config(n_instances=2, chunk=2, corners=()))
     assert metrics["nominal"]["ideal"]["enob"] > 2.3
 
@@ -98,7 +97,8 @@ def test_local_targets_train_a_pipeline_too():
     cfg = PipelinedAdcV1Config(stages=(StageV1Config(1, hidden=4, residue_hidden=6, rram_bits=4),),
                                final=StageV1Config(1, hidden=4, rram_bits=4))
     fast = BlockTrainV1Config(iterations=800, batch_size=1024, log_every=800, pvt_aware=False)
-    conv = train_pipelined(cfg, ConverterTrainV1Config(comparator=fast, residue=fast, pool_size=1 << 12, targets="local"))
+    conv = train_pipelined(cfg, ConverterTrainV1Config(comparator=fast, residue=fast, pool_size=1 << 12,
+                                                       targets="local"))
     metrics, _ = evaluate_converter(conv, EvalV1Config(n_instances=2, chunk=2, corners=()))
     assert metrics["nominal"]["ideal"]["enob"] > 1.3
 
@@ -140,6 +140,7 @@ def test_variation_breakdown_and_block_errors(tiny_pipeline):
     x = torch.as_tensor(2 * a - 1, dtype=torch.float32)[None, :, None]
     inst = conv.instances(1, 0.0, 0)
     bits, d = conv.sub_adcs[0].decide(x, *inst.weights[0])
-    r = conv.residues[0].run(torch.cat([x, bits], -1), *inst.weights[len(conv.sub_adcs)])[..., 0] / conv.residues[0].out_scale[0]
+    residue = conv.residues[0]
+    r = residue.run(torch.cat([x, bits], -1), *inst.weights[len(conv.sub_adcs)])[..., 0] / residue.out_scale[0]
     want = 2 * (2 * (x[..., 0] + 1) / 2 - d) - 1
     assert nom["residue_rms_pct"][0] == pytest.approx(float((r - want).pow(2).mean().sqrt()) / 2 * 100, rel=1e-4)

@@ -24,7 +24,7 @@ def test_tables(tmp_path):
     rows = rows_from_dicts(ROWS)
     md = wer_table_markdown(rows, title="test")
     lines = md.splitlines()
-    mem = next(l for l in lines if l.startswith("| memristor | 3 | 8+8 |"))
+    mem = next(line for line in lines if line.startswith("| memristor | 3 | 8+8 |"))
     # average 12.25, population std of (12, 13, 11.5, 12.5) = 0.5590, min 11.5, max 13
     assert "| 4 | 12.25 | 0.56 | 11.50 | 13.00 |" in mem
     assert "| QAT | ternary | - | 1 | 14.00 | - | - | - |" in md

@@ -81,7 +81,7 @@ def test_sums_match_raw_on_random_hypotheses(tmp_path):
 def test_malformed_reports_name_file_and_line(hand_report, tmp_path):
     lines = (hand_report / "sclite.pra").read_text().splitlines(keepends=True)
     f = lines.index("File: utt1\n")
-    i = next(k for k, l in enumerate(lines) if k > f and l.startswith("Scores:"))
+    i = next(k for k, line in enumerate(lines) if k > f and line.startswith("Scores:"))
     bad = tmp_path / "bad.pra"
     bad.write_text("".join(lines[:i] + ["Scores: (#C #S #D #I) 4 x 1 1\n"] + lines[i + 1:]))
     with pytest.raises(ScliteError, match=rf"bad\.pra:{i + 1}: malformed scores line"):

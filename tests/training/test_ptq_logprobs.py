@@ -4,7 +4,7 @@ import torch
 
 from memristor_asr.data.manifest import read_manifest
 from memristor_asr.decoding.logprobs import load_logprobs, save_logprobs
-from memristor_asr.model import ConformerCtcModelV1, FrontendConfigV1, demo_config, load_model, save_model
+from memristor_asr.model import FrontendConfigV1, demo_config, load_model, save_model
 from memristor_asr.quant import QuantConfigV1, quant_linears
 from memristor_asr.training import (
     OneCycleConfigV1,

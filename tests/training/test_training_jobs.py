@@ -29,7 +29,8 @@ def py():
                                  dev_manifest=tk.Path(C["manifest"]), profile="demo",
                                  quant=QuantConfigV1(weight_bits=3, layer_bits={{"*.linear_pos": 8}}),
                                  train_config=TrainConfigV1(num_epochs={epochs}, max_batch_seconds=3.0, num_threads=1,
-                                     schedule=OneCycleConfigV1(peak_lr=3e-3), specaug=SpecAugConfigV1(time_mask_max_size=5)),
+                                     schedule=OneCycleConfigV1(peak_lr=3e-3),
+                                     specaug=SpecAugConfigV1(time_mask_max_size=5)),
                                  model_overrides=TINY, cpu_rqmt=1, mem_rqmt=2)
     tk.register_output("qat/model.pt", train.out_checkpoint)
     tk.register_output("qat/curve.png", train.out_learning_curve)

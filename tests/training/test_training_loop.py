@@ -60,7 +60,8 @@ def test_tiny_model_overfits_a_handful_of_utterances(tiny_corpus, tmp_path):
 
 def _train_cfg(**kw):
     args = dict(num_epochs=4, max_batch_seconds=3.0, schedule=OneCycleConfigV1(peak_lr=2e-3), num_threads=1,
-                seed=7, specaug=SpecAugConfigV1(time_max_mask_per_n_frames=50, time_mask_max_size=5), keep_checkpoints=5)
+                seed=7, specaug=SpecAugConfigV1(time_max_mask_per_n_frames=50, time_mask_max_size=5),
+                keep_checkpoints=5)
     args.update(kw)
     return TrainConfigV1(**args)
 

@@ -21,8 +21,9 @@ from memristor_asr.crossbar.programming import bit_planes, derive_seed, n_planes
 
 __all__ = [
     "Cells", "SynaptogenParams", "load_synaptogen_params", "IVModel", "synaptogen_iv", "ideal_iv", "make_iv",
-    "ReadNoiseV1", "READ_NOISE_KINDS", "read_noise_model", "CrossbarConfigV2", "CrossbarConfigV1", "CrossbarConfigError",
-    "layer_hardware", "DacV1", "UniformAdcConfigV1", "TableAdcConfigV1", "AdcConfigError", "UniformAdcV1", "CrossbarLinearV1",
+    "ReadNoiseV1", "READ_NOISE_KINDS", "read_noise_model", "CrossbarConfigV2", "CrossbarConfigV1",
+    "CrossbarConfigError", "layer_hardware", "DacV1", "UniformAdcConfigV1", "TableAdcConfigV1", "AdcConfigError",
+    "UniformAdcV1", "CrossbarLinearV1",
     "CrossbarConversionError", "convert_to_crossbars", "crossbar_layers", "seed_read_noise", "bit_planes",
     "derive_seed", "n_planes_for", "PreAdcHistogram", "enable_pre_adc_histograms", "reset_statistics",
     "clipping_report", "pre_adc_histograms", "plot_pre_adc_histograms",

@@ -37,7 +37,8 @@ def _bits(where: str, value, minimum: int, allow_none: bool) -> None:
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise AdcConfigError(f"{where} must be an integer >= {minimum}{' or None' if allow_none else ''}, got {value!r}")
+        or_none = " or None" if allow_none else ""
+        raise AdcConfigError(f"{where} must be an integer >= {minimum}{or_none}, got {value!r}")
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ class Cells:
                 g.manual_seed(int(s) & 0xFFFF_FFFF_FFFF_FFFF)
             self._gens.append(g)
         self.n = n = sum(self._sizes)
-        p, dev, f32 = self.params, self.device, torch.float32
+        p, dev = self.params, self.device
         nf, n_k = p.n_features, len(p.wk)
         consts = _constants(p, dev)
         self._var_eps, self._var_hist, self._gamma = consts["var_eps"], consts["var_hist"], consts["gamma"]

@@ -10,7 +10,9 @@ job ids are unchanged, and :func:`layer_hardware` turns either version into the 
 description of one layer.
 """
 import dataclasses
+import difflib
 import fnmatch
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Iterable, Optional, Tuple, Union
 
@@ -98,7 +100,8 @@ class _HardwareFields:
         allowed = {f.name for f in dataclasses.fields(cls)} - {"per_layer"}
         for item in items:
             if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)):
-                raise CrossbarConfigError(f"{cls.__name__}.per_layer: expected (pattern, overrides) pairs, got {item!r}")
+                raise CrossbarConfigError(
+                    f"{cls.__name__}.per_layer: expected (pattern, overrides) pairs, got {item!r}")
             pattern, ov = item
             ov = ov.items() if isinstance(ov, dict) else ov
             ov = tuple((str(k), v) for k, v in ov)
@@ -122,13 +125,16 @@ class _HardwareFields:
             raise CrossbarConfigError(f"layer {name!r}: {e}") from None
 
     def check_patterns_match(self, layer_names: Iterable[str]) -> None:
-        """Raise if an override pattern matches no layer (a typo would otherwise be silent)."""
+        """Raise if an override pattern matches no layer (a typo would otherwise be silent); the
+        message names the pattern and the layer names nearest to it."""
         names = list(layer_names)
         for pattern, _ in self.per_layer:
             if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
-                some = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+                # compare with the pattern's literal text against the layer names' block-free form
+                kinds = sorted({re.sub(r"\.\d+(\.|$)", r".*\1", n) for n in names})
+                near = difflib.get_close_matches(pattern, kinds, n=3, cutoff=0.0) if kinds else []
                 raise CrossbarConfigError(f"{type(self).__name__}.per_layer: pattern {pattern!r} matches no crossbar "
-                                          f"layer (layers are e.g. {some})")
+                                          f"layer; nearest: {', '.join(near)} (of {len(names)} layers)")
 
     # --------------------------------------------------------------------------------- validation
     def validate(self) -> None:
@@ -148,12 +154,14 @@ class _HardwareFields:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or v != v or v == float("inf"):
                 raise CrossbarConfigError(f"{name} must be a positive finite number, got {v!r}")
-        if isinstance(self.set_voltage, bool) or not isinstance(self.set_voltage, (int, float)) or not self.set_voltage < 0:
-            raise CrossbarConfigError(f"set_voltage must be negative (SET happens at U <= U_SET < 0), got {self.set_voltage!r}")
+        set_v = self.set_voltage
+        if isinstance(set_v, bool) or not isinstance(set_v, (int, float)) or not set_v < 0:
+            raise CrossbarConfigError(f"set_voltage must be negative (SET happens at U <= U_SET < 0), got {set_v!r}")
         if self.read_noise not in ("physical", "paper", "off"):
             raise CrossbarConfigError(f"read_noise must be 'physical', 'paper' or 'off', got {self.read_noise!r}")
         if self.cycling_granularity not in ("cell", "array"):
-            raise CrossbarConfigError(f"cycling_granularity must be 'cell' or 'array', got {self.cycling_granularity!r}")
+            raise CrossbarConfigError(
+                f"cycling_granularity must be 'cell' or 'array', got {self.cycling_granularity!r}")
         if self.device_model not in ("synaptogen", "ideal"):
             raise CrossbarConfigError(f"device_model must be 'synaptogen' or 'ideal', got {self.device_model!r}")
         if not isinstance(self.device_variation, bool):

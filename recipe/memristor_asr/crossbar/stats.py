@@ -107,14 +107,16 @@ def estimate_correction_factor(n_pairs: int = 10000, seed: int = 0, inputs: Opti
     for x in inputs:
         for sign in (1.0, -1.0):
             u = sign * x * v_read_max
-            di = torch.cat([(pos.read(u, read_noise, gen) - neg.read(u, read_noise, gen)).double() for _ in range(reads)])
+            di = torch.cat([(pos.read(u, read_noise, gen) - neg.read(u, read_noise, gen)).double()
+                            for _ in range(reads)])
             sxy, sxx = float((sign * x * di).sum()), float((di * di).sum())
             sums["sym"][0] += sxy
             sums["sym"][1] += sxx
             if sign > 0:
                 sums["pos"][0] += sxy
                 sums["pos"][1] += sxx
-            per_input.append({"input": sign * x, "mean_current": float(di.mean()), "gain_c": sign * x / float(di.mean())})
+            per_input.append({"input": sign * x, "mean_current": float(di.mean()),
+                              "gain_c": sign * x / float(di.mean())})
     return {"c": sums["pos"][0] / sums["pos"][1], "c_symmetric": sums["sym"][0] / sums["sym"][1],
             "per_input": per_input, "n_pairs": n_pairs, "read_noise": read_noise, "v_read_max": v_read_max,
             "inputs": inputs}

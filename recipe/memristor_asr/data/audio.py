@@ -54,7 +54,8 @@ def load_audio(path: str, sample_rate: int = 16000, where: Optional[str] = None)
     return audio
 
 
-def cut_segment(src: str, dst: str, start: float, end: float, sample_rate: int = 16000, where: Optional[str] = None) -> float:
+def cut_segment(src: str, dst: str, start: float, end: float, sample_rate: int = 16000,
+                where: Optional[str] = None) -> float:
     """Cut ``[start, end)`` seconds from any sox-readable file (SPH, WAV, FLAC) into a 16-bit mono
     WAV at ``sample_rate`` (atomic); returns the duration written."""
     tmp = f"{dst}.tmp.wav"
@@ -65,6 +66,7 @@ def cut_segment(src: str, dst: str, start: float, end: float, sample_rate: int =
     if res.returncode != 0:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise AudioError(f"{_prefix(src, where)}: sox could not cut {start:.2f}-{end:.2f} s: {res.stderr.strip()[-400:]}")
+        raise AudioError(f"{_prefix(src, where)}: sox could not cut {start:.2f}-{end:.2f} s: "
+                         f"{res.stderr.strip()[-400:]}")
     os.replace(tmp, dst)
     return check_audio(dst, sample_rate, where)

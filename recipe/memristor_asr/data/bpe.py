@@ -42,7 +42,8 @@ def train_sentencepiece(texts: Iterable[str], model_path: str, vocab_size: int, 
         os.replace(prefix + ".model", model_path)
 
 
-def sentencepiece_lexicon(model_path: str, words: Iterable[str]) -> Tuple[Dict[str, List[List[str]]], List[str], List[str]]:
+def sentencepiece_lexicon(model_path: str,
+                          words: Iterable[str]) -> Tuple[Dict[str, List[List[str]]], List[str], List[str]]:
     """(word -> [pieces] lexicon, token inventory, OOV words) for ``words`` (sorted)."""
     sp = spm.SentencePieceProcessor(model_file=model_path)
     specials = {sp.id_to_piece(i) for i in range(sp.get_piece_size()) if sp.is_control(i) or sp.is_unknown(i)}

@@ -105,7 +105,8 @@ class EmbeddedCorpusConfigV1:
             if getattr(self, name) < 0:
                 raise ValueError(f"EmbeddedCorpusConfigV1.{name} must be >= 0, got {getattr(self, name)}")
         if not 1 <= self.min_words <= self.max_words:
-            raise ValueError(f"EmbeddedCorpusConfigV1: need 1 <= min_words <= max_words, got {self.min_words}, {self.max_words}")
+            raise ValueError("EmbeddedCorpusConfigV1: need 1 <= min_words <= max_words, "
+                             f"got {self.min_words}, {self.max_words}")
         overlap = (set(self.train_variants) & (set(self.dev_variants) | set(self.test_variants)))
         if overlap:
             raise ValueError(f"EmbeddedCorpusConfigV1: variants {sorted(overlap)} are in train and dev/test")

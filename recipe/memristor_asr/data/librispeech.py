@@ -22,11 +22,13 @@ from memristor_asr.data.text import normalize_text
 __all__ = ["import_librispeech"]
 
 
-def import_librispeech(corpus_dir: str, subset: str, sample_rate: int = 16000, sink=None) -> Tuple[List[Utterance], Dict]:
+def import_librispeech(corpus_dir: str, subset: str, sample_rate: int = 16000,
+                       sink=None) -> Tuple[List[Utterance], Dict]:
     """Read one subset; returns (utterances sorted by id, statistics)."""
     root = os.path.join(corpus_dir, subset)
     if not os.path.isdir(root):
-        raise FileNotFoundError(f"{root}: LibriSpeech subset directory does not exist (expected <LibriSpeech>/{subset}/<speaker>/<chapter>/)")
+        raise FileNotFoundError(f"{root}: LibriSpeech subset directory does not exist "
+                                f"(expected <LibriSpeech>/{subset}/<speaker>/<chapter>/)")
     trans_files = []
     flac_count = 0
     for dirpath, _, files in os.walk(root):

@@ -31,5 +31,6 @@ class ProgressLog:
             self.last = now
             rate = self.done / max(now - self.start, 1e-9)
             eta = (self.total - self.done) / rate if rate > 0 else float("inf")
-            line = f"{self.what}: {self.done}/{self.total} ({rate:.1f}/s, elapsed {now - self.start:.0f} s, ETA {eta:.0f} s)"
+            line = (f"{self.what}: {self.done}/{self.total} "
+                    f"({rate:.1f}/s, elapsed {now - self.start:.0f} s, ETA {eta:.0f} s)")
         self.sink(line)

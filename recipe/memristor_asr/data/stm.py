@@ -58,7 +58,8 @@ def read_stm(path: str) -> Iterator[StmSegment]:
                 continue
             cols = line.split()
             if len(cols) < 5:
-                raise StmError(f"{path}:{lineno}: expected '<file> <channel> <speaker> <start> <end> [<label>] text', got {line.strip()!r}")
+                raise StmError(f"{path}:{lineno}: expected '<file> <channel> <speaker> <start> <end> [<label>] text', "
+                               f"got {line.strip()!r}")
             try:
                 start, end = float(cols[3]), float(cols[4])
             except ValueError:

@@ -138,7 +138,8 @@ def _engine_command(speaker: SpeakerV1, text: str, wav_path: str) -> Tuple[List[
             raise SynthesisError(f"speaker {speaker.id!r}: {speaker.voice!r} is not an espeak-ng English accent "
                                  f"{espeak_english_accents()} with an optional +variant")
         # text is normalised (letters, apostrophes, spaces): safe as one argument
-        return ["espeak-ng", "-v", speaker.voice, "-s", str(speaker.rate_wpm), "-p", str(speaker.pitch), "-w", wav_path, text], None
+        return ["espeak-ng", "-v", speaker.voice, "-s", str(speaker.rate_wpm), "-p", str(speaker.pitch),
+                "-w", wav_path, text], None
     return ["text2wave", "-eval", f"(voice_{speaker.voice})", "-o", wav_path], text + "\n"
 
 
@@ -156,7 +157,8 @@ def _render(req: SynthesisRequest, sample_rate: int) -> np.ndarray:
         err = (eng.stderr or "").strip()
         if eng.returncode != 0 or err.startswith("Error") or not os.path.exists(raw_wav):
             raise SynthesisError(f"{where}: {cmd[0]} failed (rc={eng.returncode}): {err[-500:]}")
-        sox = ["sox", "-V1", raw_wav, "-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(sample_rate), "-"]
+        sox = ["sox", "-V1", raw_wav,
+               "-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(sample_rate), "-"]
         if abs(req.speed - 1.0) > 1e-6:
             sox += ["speed", f"{req.speed:.4f}"]
         sx = subprocess.run(sox, capture_output=True)

@@ -81,7 +81,8 @@ def import_tedlium(
     stm_dir, sph_dir = os.path.join(split_dir, "stm"), os.path.join(split_dir, "sph")
     for d in (corpus_dir, stm_dir, sph_dir):
         if not os.path.isdir(d):
-            raise FileNotFoundError(f"{d}: directory does not exist (expected TED-LIUM layout <corpus>/{split}/stm, <corpus>/{split}/sph)")
+            raise FileNotFoundError(f"{d}: directory does not exist "
+                                    f"(expected TED-LIUM layout <corpus>/{split}/stm, <corpus>/{split}/sph)")
     stm_files = sorted(f for f in os.listdir(stm_dir) if f.endswith(".stm"))
     if not stm_files:
         raise FileNotFoundError(f"{stm_dir}: no .stm files")
@@ -110,7 +111,8 @@ def import_tedlium(
                     raise AudioError(f"{where}: recording {src} does not exist")
                 durations[src] = _recording_duration(src)
             if seg.end > durations[src] + 0.05:
-                raise AudioError(f"{where}: segment ends at {seg.end:.2f} s, recording {src} is {durations[src]:.2f} s long")
+                raise AudioError(f"{where}: segment ends at {seg.end:.2f} s, "
+                                 f"recording {src} is {durations[src]:.2f} s long")
             if seg.end - seg.start < 0.05:
                 raise AudioError(f"{where}: segment {seg.start:.2f}-{seg.end:.2f} s is shorter than 50 ms")
             uid = f"{seg.recording}_{round(seg.start * 100):07d}_{round(seg.end * 100):07d}"

@@ -34,7 +34,8 @@ class CtcLogProbs:
             raise ValueError(f"{where}: frame_shift must be positive, got {self.frame_shift}")
         for uid, lp in self.utterances.items():
             if lp.dim() != 2 or lp.shape[1] != len(self.vocab):
-                raise ValueError(f"{where}: utterance {uid!r} has shape {tuple(lp.shape)}, expected [T, {len(self.vocab)}]")
+                raise ValueError(f"{where}: utterance {uid!r} has shape {tuple(lp.shape)}, "
+                                 f"expected [T, {len(self.vocab)}]")
             if not torch.isfinite(lp).all():
                 raise ValueError(f"{where}: utterance {uid!r} has non-finite log-probabilities")
 

@@ -223,7 +223,8 @@ class CorpusStatisticsJob(Job):
         cols = ["split", "utts", "hours", "speakers", "words", "vocab", "OOV %", "LM ppl"]
         rows = []
         for name, st in out.items():
-            rows.append([name, st["utterances"], f"{st['hours']:.3f}", st["speakers"], st["running_words"], st["vocabulary"],
+            rows.append([name, st["utterances"], f"{st['hours']:.3f}", st["speakers"], st["running_words"],
+                         st["vocabulary"],
                          f"{100 * st['lexicon_oov']['oov_rate']:.2f}" if "lexicon_oov" in st else "-",
                          f"{st['lm']['perplexity']:.1f}" if "lm" in st else "-"])
         widths = [max(len(str(r[i])) for r in rows + [cols]) for i in range(len(cols))]

@@ -57,7 +57,11 @@ class CrossbarCellStatisticsJob(Job):
         yield Task("run", mini_task=True)
 
     def run(self):
-        from memristor_asr.crossbar.stats import find_half_state_voltage, format_statistics_table, single_cell_statistics
+        from memristor_asr.crossbar.stats import (
+            find_half_state_voltage,
+            format_statistics_table,
+            single_cell_statistics,
+        )
         from memristor_asr.util.atomic import atomic_write
 
         half = find_half_state_voltage(self.seed, correction_factor=self.correction_factor, v_read_max=self.v_read_max)

@@ -49,7 +49,8 @@ class ComputeFeatureStatsJob(Job):
 
         _single_thread()
         utts = read_manifest(self.manifest.get_path())
-        stats = compute_normalization_stats(utts, self.config, self.max_utterances, sink=lambda l: print(l, flush=True))
+        stats = compute_normalization_stats(utts, self.config, self.max_utterances,
+                                            sink=lambda line: print(line, flush=True))
         write_normalization_stats(self.out_stats.get_path(), stats)
         print(f"feature statistics from {stats['num_frames']} frames of {stats['num_utterances']} utterances")
 
@@ -84,7 +85,7 @@ class CacheLogMelFeaturesJob(Job):
             raise ValueError(f"CacheLogMelFeaturesJob: dtype must be float16 or float32, got {self.dtype!r}")
         _single_thread()
         utts = read_manifest(self.manifest.get_path())
-        progress = ProgressLog(len(utts), "feature cache", sink=lambda l: print(l, flush=True))
+        progress = ProgressLog(len(utts), "feature cache", sink=lambda line: print(line, flush=True))
         feats = {}
         for u in utts:
             audio = load_audio(u.audio, self.config.sample_rate, where=f"utterance {u.id!r}")

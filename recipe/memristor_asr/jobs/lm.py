@@ -34,8 +34,8 @@ def _write_text_and_check(job, lines: List[str], dropped: int, eval_sentences: s
         for line in lines:
             f.write(line + "\n")
     assert_no_eval_sentences(job.out_text.get_path(), eval_sentences)
-    stats = {"lines": len(lines), "words": sum(len(l.split()) for l in lines),
-             "vocabulary": len({w for l in lines for w in l.split()}),
+    stats = {"lines": len(lines), "words": sum(len(line.split()) for line in lines),
+             "vocabulary": len({w for line in lines for w in line.split()}),
              "excluded_eval_sentences": len(eval_sentences), "dropped_lines": dropped, **extra}
     with atomic_write(job.out_stats.get_path()) as f:
         json.dump(stats, f, indent=1)

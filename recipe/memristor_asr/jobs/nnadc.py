@@ -282,7 +282,8 @@ class ReferenceAdcTableJob(Job):
     :param seed: order of the offset signs over the instances
     """
 
-    def __init__(self, n_bits: int = 8, offset_lsb: int = 0, n_points: int = 4096, n_instances: int = 16, seed: int = 0):
+    def __init__(self, n_bits: int = 8, offset_lsb: int = 0, n_points: int = 4096, n_instances: int = 16,
+                 seed: int = 0):
         if not 1 <= n_bits <= 16:
             raise ValueError(f"ReferenceAdcTableJob: n_bits={n_bits} must be in 1..16")
         self.n_bits = n_bits
@@ -298,5 +299,6 @@ class ReferenceAdcTableJob(Job):
     def run(self):
         from memristor_asr.nnadc.export.transfer_table import reference_transfer_table, write_transfer_table
 
-        levels, codes = reference_transfer_table(self.n_bits, self.n_points, self.n_instances, self.offset_lsb, self.seed)
+        levels, codes = reference_transfer_table(self.n_bits, self.n_points, self.n_instances, self.offset_lsb,
+                                                 self.seed)
         write_transfer_table(self.out_table.get_path(), levels, codes, self.n_bits, "linear", 0.0, self.seed)

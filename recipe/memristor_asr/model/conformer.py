@@ -61,7 +61,8 @@ class SelfAttentionV1(torch.nn.Module):
         """:param x: [B, T, F] :param mask: bool [B, T], True inside :return: [B, T, F]"""
         b, t, f = x.shape
         q, k, v = self.qkv_proj(self.layernorm(x)).chunk(3, dim=-1)  # 3 x [B, T, F]
-        q, k, v = (z.view(b, t, self.num_heads, f // self.num_heads).transpose(1, 2) for z in (q, k, v))  # [B, H, T, F']
+        # [B, H, T, F']
+        q, k, v = (z.view(b, t, self.num_heads, f // self.num_heads).transpose(1, 2) for z in (q, k, v))
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :],
                                              dropout_p=self.att_dropout if self.training else 0.0)  # [B, H, T, F']
         return self.dropout(self.out_proj(att.transpose(1, 2).reshape(b, t, f)))  # [B, T, F]

@@ -44,7 +44,8 @@ class LogMelFeaturesV1(torch.nn.Module):
             raise ValueError(f"expected audio [B, N], got shape {tuple(audio.shape)}")
         short = (audio_lens < self.min_samples).nonzero().flatten().tolist()
         if short:
-            raise ValueError(f"audio of batch item(s) {short} shorter than one analysis window ({self.min_samples} samples)")
+            raise ValueError(f"audio of batch item(s) {short} shorter than one analysis window "
+                             f"({self.min_samples} samples)")
         feats, lens = self.logmel(audio.float(), audio_lens)  # [B, T, F], [B]
         lens = lens.long()
         if not torch.isfinite(feats).all():

@@ -1,4 +1,4 @@
 """Kept for unpickling old job.save files (names moved to :mod:`.evaluation.block_sweep`)."""
-from .evaluation.block_sweep import BlockSweepV1Config, sweep_blocks, sub_adc_enob, residue_mse  # noqa: F401
+from .evaluation.block_sweep import BlockSweepV1Config, sweep_blocks, sub_adc_enob, residue_mse
 
 __all__ = ["BlockSweepV1Config", "sweep_blocks", "sub_adc_enob", "residue_mse"]

@@ -56,7 +56,8 @@ class QuantConfigV1:
             check_weight_bits(self.weight_bits, "QuantConfigV1.weight_bits")
         check_activation_bits(self.activation_bits, "QuantConfigV1.activation_bits")
         if not 0 < self.activation_momentum <= 1:
-            raise QuantBitsError(f"QuantConfigV1.activation_momentum must be in (0, 1], got {self.activation_momentum!r}")
+            raise QuantBitsError(
+                f"QuantConfigV1.activation_momentum must be in (0, 1], got {self.activation_momentum!r}")
         items = self.layer_bits.items() if isinstance(self.layer_bits, dict) else self.layer_bits
         for item in items:
             if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)):

@@ -162,7 +162,8 @@ class ActivationQuantizer(_SymmetricQuantizer):
         batch_absmax = torch.maximum(-lo, hi).float()
         if not torch.isfinite(batch_absmax):
             if self.calibrating:
-                raise FloatingPointError("activation quantizer observed a non-finite input (NaN/inf in the activations)")
+                raise FloatingPointError(
+                    "activation quantizer observed a non-finite input (NaN/inf in the activations)")
             return False  # training: keep the range (the caller passes the NaN on, so the loss shows it)
         n = int(self.num_observations)
         weight = max(self.momentum, 1.0 / (n + 1))

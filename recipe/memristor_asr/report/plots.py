@@ -45,8 +45,8 @@ def _draw(ax, series) -> None:
     for label, pts in series.items():
         xs, mean, lo, hi = zip(*pts)
         line, = ax.plot(xs, mean, marker="o", label=label)
-        if any(h > l for l, h in zip(lo, hi)):  # min-max over draws: caps at every point, band between
-            ax.errorbar(xs, mean, yerr=[[m - l for m, l in zip(mean, lo)], [h - m for m, h in zip(mean, hi)]],
+        if any(h > low for low, h in zip(lo, hi)):  # min-max over draws: caps at every point, band between
+            ax.errorbar(xs, mean, yerr=[[m - low for m, low in zip(mean, lo)], [h - m for m, h in zip(mean, hi)]],
                         fmt="none", ecolor=line.get_color(), capsize=3, linewidth=1)
             if len(xs) > 1:
                 ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)

@@ -9,8 +9,6 @@ import dataclasses
 import logging
 from typing import Optional
 
-import torch
-
 from memristor_asr.model.ctc_model import ConformerCtcModelV1
 from memristor_asr.quant.config import QuantConfigV1, calibration, quant_linears
 from memristor_asr.training.dataset import CtcDataset, collate, make_batches
@@ -35,7 +33,8 @@ def quantize_ptq(model: ConformerCtcModelV1, quant: QuantConfigV1, calibration_d
     missing, unexpected = qmodel.load_state_dict(state, strict=False)
     bad_missing = [k for k in missing if "_quantizer." not in k]
     if bad_missing or unexpected:
-        raise ValueError(f"quantize_ptq: model structure mismatch (missing {bad_missing[:5]}, unexpected {unexpected[:5]})")
+        raise ValueError("quantize_ptq: model structure mismatch "
+                         f"(missing {bad_missing[:5]}, unexpected {unexpected[:5]})")
     device = device or next(model.parameters()).device
     qmodel.to(device)
     batches = make_batches(calibration_data.items, max_batch_seconds, seed=seed)[:num_batches]

@@ -265,7 +265,8 @@ def load_initial_weights(model: torch.nn.Module, state: Dict[str, torch.Tensor])
     missing, unexpected = model.load_state_dict(state, strict=False)
     bad_missing = [k for k in missing if "_quantizer." not in k]
     if unexpected or bad_missing:
-        raise ValueError(f"initial weights do not fit the model: missing {bad_missing[:5]}, unexpected {unexpected[:5]}")
+        raise ValueError("initial weights do not fit the model: "
+                         f"missing {bad_missing[:5]}, unexpected {unexpected[:5]}")
 
 
 def _save_checkpoint(checkpoint_dir, model, optimizer, epoch, step, history, setup, device, keep):

@@ -31,7 +31,8 @@ def lognormal_columns(sign: torch.Tensor, g: torch.Tensor, load: torch.Tensor, s
     return sign * gp / total[:, None, :]
 
 
-def multiplicative_weight_noise(w: torch.Tensor, sigma: float, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+def multiplicative_weight_noise(w: torch.Tensor, sigma: float,
+                                generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """``w * exp(N(0, sigma))`` per weight: the cruder noise of the "ste" schedule's ``train_sigma``
     (no renormalisation by the column total; kept for that schedule's results)."""
     return w * torch.exp(sigma * torch.randn(w.shape, generator=generator))

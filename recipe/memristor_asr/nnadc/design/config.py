@@ -91,7 +91,8 @@ class PipelinedAdcV1Config:
             st.validate(f"stages[{i}]")
         self.final.validate("final")
         if self.n_bits > MAX_TOTAL_BITS:
-            raise ValueError(f"total bits = {self.n_bits} (sum of stages[*].n_bits + final.n_bits): at most {MAX_TOTAL_BITS}")
+            raise ValueError(f"total bits = {self.n_bits} (sum of stages[*].n_bits + final.n_bits): "
+                             f"at most {MAX_TOTAL_BITS}")
         if self.transfer not in TRANSFERS:
             raise ValueError(f"transfer={self.transfer!r}: expected one of {TRANSFERS}")
         if not self.beta > 1:
@@ -148,7 +149,8 @@ class SubrangingAdcV1Config:
             fine.validate("fine")
         except ValueError as e:
             raise ValueError(str(e).replace("fine.n_bits", "fine_bits").replace("fine.hidden", "fine_hidden")
-                             .replace("fine.rram_bits", "fine_rram_bits").replace("fine.smooth_bits", "fine_smooth_bits")) from None
+                             .replace("fine.rram_bits", "fine_rram_bits")
+                             .replace("fine.smooth_bits", "fine_smooth_bits")) from None
         if self.n_bits > MAX_TOTAL_BITS:
             raise ValueError(f"total bits = {self.n_bits} (coarse.n_bits + fine_bits): at most {MAX_TOTAL_BITS}")
         if self.transfer not in TRANSFERS:

@@ -12,8 +12,8 @@ input voltage is the centred ``x = 2 a - 1``.
 import numpy as np
 import torch
 
-__all__ = ["target_fraction", "input_from_fraction", "input_voltage", "fraction_of_range", "ideal_codes", "ideal_digits",
-           "ideal_residue"]
+__all__ = ["target_fraction", "input_from_fraction", "input_voltage", "fraction_of_range", "ideal_codes",
+           "ideal_digits", "ideal_residue"]
 
 
 def _check(transfer: str) -> None:

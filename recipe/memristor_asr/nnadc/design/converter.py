@@ -58,7 +58,8 @@ class InstanceSet:
         stop = min(stop, self.n)
         vtc = None
         if self.vtc is not None:
-            vtc = [VtcParams(p.gain[start:stop], p.vm[start:stop], p.amp[start:stop], p.center[start:stop]) for p in self.vtc]
+            vtc = [VtcParams(p.gain[start:stop], p.vm[start:stop], p.amp[start:stop], p.center[start:stop])
+                   for p in self.vtc]
         return InstanceSet([(w1[start:stop], w2[start:stop]) for w1, w2 in self.weights], stop - start, self.sigma,
                            self.seed, vtc)
 

@@ -98,22 +98,25 @@ def sweep_blocks(cfg: BlockSweepV1Config) -> List[Dict]:
     for i, (bits, hidden) in enumerate(grid):
         name = f"{cfg.kind}.{cfg.n_bits}b.rram{bits}.h{hidden}"
         if cfg.kind == "sub_adc":
-            hw, _, _, rec = train_comparator_block(x, d, cfg.n_bits, s, hidden, bits, cfg.vtc, cfg.beta, cfg.train, name)
+            hw, _, _, rec = train_comparator_block(x, d, cfg.n_bits, s, hidden, bits, cfg.vtc, cfg.beta, cfg.train,
+                                                   name)
             vals = sub_adc_enob(hw, cfg.n_bits, cfg.n_instances, cfg.sigma)
             nominal = sub_adc_enob(hw, cfg.n_bits, 1, 0.0)[0]
-            res = {"metric": "enob", "nominal": nominal, "median": float(np.median(vals)), "p10": float(np.percentile(vals, 10)),
-                   "p90": float(np.percentile(vals, 90))}
+            res = {"metric": "enob", "nominal": nominal, "median": float(np.median(vals)),
+                   "p10": float(np.percentile(vals, 10)), "p90": float(np.percentile(vals, 90))}
         else:
             bits_in = logic_levels(torch.as_tensor(encode_levels(d.numpy(), cfg.n_bits, s)))
             target = ideal_residue(a, d.double(), cfg.n_bits).to(torch.float32)
-            hw, _, rec = train_residue_block(torch.cat([x, bits_in], 1), target, hidden, bits, cfg.vtc, cfg.beta, cfg.train, name)
+            hw, _, rec = train_residue_block(torch.cat([x, bits_in], 1), target, hidden, bits, cfg.vtc, cfg.beta,
+                                             cfg.train, name)
             vals = residue_mse(hw, cfg.n_bits, s, cfg.n_instances, cfg.sigma)
             nominal = residue_mse(hw, cfg.n_bits, s, 1, 0.0)[0]
-            res = {"metric": "mse", "nominal": nominal, "median": float(np.median(vals)), "p10": float(np.percentile(vals, 10)),
-                   "p90": float(np.percentile(vals, 90))}
-        results.append({"kind": cfg.kind, "n_bits": cfg.n_bits, "rram_bits": bits, "hidden": hidden, "train_seconds": rec["seconds"], **res})
+            res = {"metric": "mse", "nominal": nominal, "median": float(np.median(vals)),
+                   "p10": float(np.percentile(vals, 10)), "p90": float(np.percentile(vals, 90))}
+        results.append({"kind": cfg.kind, "n_bits": cfg.n_bits, "rram_bits": bits, "hidden": hidden,
+                        "train_seconds": rec["seconds"], **res})
         el = time.time() - t0
-        log.info("%s: %s median %.4g (%d/%d, %.0f s, ETA %.0f s)", name, res["metric"], res["median"], i + 1, len(grid), el,
-                 el / (i + 1) * (len(grid) - i - 1))
+        log.info("%s: %s median %.4g (%d/%d, %.0f s, ETA %.0f s)", name, res["metric"], res["median"], i + 1, len(grid),
+                 el, el / (i + 1) * (len(grid) - i - 1))
     return results
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..design.conversion_law import input_from_fraction
 
-__all__ = ["sine_inputs", "sndr_enob", "ramp_dnl_inl", "transition_levels", "dnl_inl_from_transitions", "transition_inputs", "default_fft_size"]
+__all__ = ["sine_inputs", "sndr_enob", "ramp_dnl_inl", "transition_levels", "dnl_inl_from_transitions",
+           "transition_inputs", "default_fft_size"]
 
 
 def default_fft_size(n_bits: int) -> int:
@@ -37,7 +38,8 @@ def sndr_enob(codes: np.ndarray) -> Dict[str, float]:
     """ENOB, SNDR, SFDR (dB) of a coherent-sine code record ``[n_fft]`` (adctoolbox, rectangular window)."""
     import adctoolbox
 
-    r = adctoolbox.analyze_spectrum(np.asarray(codes, dtype=np.float64), create_plot=False, win_type="boxcar", side_bin=0)
+    r = adctoolbox.analyze_spectrum(np.asarray(codes, dtype=np.float64), create_plot=False, win_type="boxcar",
+                                    side_bin=0)
     return {"enob": float(r["enob"]), "sndr_db": float(r["sndr_dbc"]), "sfdr_db": float(r["sfdr_dbc"])}
 
 

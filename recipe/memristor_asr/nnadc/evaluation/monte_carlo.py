@@ -123,7 +123,8 @@ def evaluate_converter(conv: NnadcConverter, cfg: EvalV1Config = EvalV1Config())
         curves[f"mc_{comb}_transitions"] = np.stack(transitions[comb][: min(10, len(enobs))])
         curves[f"mc_{comb}_median_transitions"] = transitions[comb][med]
         # DNL/INL curves of the median chip (endpoint definition, like the nominal curves)
-        curves[f"mc_{comb}_median_dnl"], curves[f"mc_{comb}_median_inl"] = dnl_inl_from_transitions(transitions[comb][med])
+        dnl_inl = dnl_inl_from_transitions(transitions[comb][med])
+        curves[f"mc_{comb}_median_dnl"], curves[f"mc_{comb}_median_inl"] = dnl_inl
 
     breakdown = variation_breakdown(conv, cfg, a_sine)
     breakdown["conductance_only"] = mc["ideal"]["enob_median"]
@@ -159,7 +160,8 @@ def _median_enob(conv: NnadcConverter, a_sine: np.ndarray, inst, chunk: int) -> 
     return float(np.median(enobs))
 
 
-def variation_breakdown(conv: NnadcConverter, cfg: EvalV1Config, a_sine: Optional[np.ndarray] = None) -> Dict[str, float]:
+def variation_breakdown(conv: NnadcConverter, cfg: EvalV1Config,
+                        a_sine: Optional[np.ndarray] = None) -> Dict[str, float]:
     """Median ENOB (sine test, ideal combiner) under each source of variation on its own.
 
     ``nominal``: no variation; ``vtc_only``: every inverter of every chip draws its curve from
@@ -171,8 +173,10 @@ def variation_breakdown(conv: NnadcConverter, cfg: EvalV1Config, a_sine: Optiona
         a_sine, _ = sine_inputs(conv.n_bits, conv.transfer, cfg.n_fft, cfg.amplitude)
     return {
         "nominal": _median_enob(conv, a_sine, conv.instances(1, 0.0, 0), cfg.chunk),
-        "vtc_only": _median_enob(conv, a_sine, conv.instances(cfg.n_instances, 0.0, cfg.seed, vtc_draws=True), cfg.chunk),
-        "both": _median_enob(conv, a_sine, conv.instances(cfg.n_instances, cfg.sigma, cfg.seed, vtc_draws=True), cfg.chunk),
+        "vtc_only": _median_enob(conv, a_sine, conv.instances(cfg.n_instances, 0.0, cfg.seed, vtc_draws=True),
+                                 cfg.chunk),
+        "both": _median_enob(conv, a_sine, conv.instances(cfg.n_instances, cfg.sigma, cfg.seed, vtc_draws=True),
+                             cfg.chunk),
     }
 
 

@@ -70,7 +70,8 @@ def plot_dnl_inl(curves: Dict[str, np.ndarray], metrics: dict, path: str, title:
     axes[0].set_ylabel("DNL (LSB, endpoint)")
     axes[1].set_ylabel("INL (LSB, endpoint)")
     axes[1].set_xlabel("code")
-    axes[0].set_title(title or f"{metrics['n_bits']}-bit {metrics['kind']}: nominal DNL {nom['dnl_min']:+.2f}/{nom['dnl_max']:+.2f}, "
+    axes[0].set_title(title or f"{metrics['n_bits']}-bit {metrics['kind']}: "
+                      f"nominal DNL {nom['dnl_min']:+.2f}/{nom['dnl_max']:+.2f}, "
                       f"INL {nom['inl_min']:+.2f}/{nom['inl_max']:+.2f} LSB")
     axes[0].legend(fontsize=8)
     _save(plt, fig, path)
@@ -86,7 +87,8 @@ def plot_enob_hist(metrics: dict, path: str, title: str = "") -> None:
     ax.axvline(metrics["nominal"]["ideal"]["enob"], color="C0", ls="--", label="nominal chip")
     ax.set_xlabel("ENOB (bits)")
     ax.set_ylabel("chips")
-    ax.set_title(title or f"{metrics['n_bits']}-bit {metrics['kind']}: ENOB over {metrics['mc']['ideal']['n']} MC chips")
+    ax.set_title(title or f"{metrics['n_bits']}-bit {metrics['kind']}: "
+                 f"ENOB over {metrics['mc']['ideal']['n']} MC chips")
     ax.legend(fontsize=8)
     _save(plt, fig, path)
 
@@ -115,7 +117,8 @@ def plot_sweep(results: List[dict], path: str, title: str = "") -> None:
     _save(plt, fig, path)
 
 
-def plot_enob_vs_sigma(results: Dict[str, dict], targets: Dict[str, float], path: str, paper_sigma: float = 0.05) -> None:
+def plot_enob_vs_sigma(results: Dict[str, dict], targets: Dict[str, float], path: str,
+                       paper_sigma: float = 0.05) -> None:
     """Median ENOB over MC chips (band p10..p90; dotted: calibrated combiner) vs conductance sigma,
     one colour per design, its target as a dashed line of the same colour."""
     plt = _plt()

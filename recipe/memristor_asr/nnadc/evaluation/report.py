@@ -39,12 +39,16 @@ def results_table(rows: List[dict]) -> str:
             "DNL nominal (LSB) | INL nominal (LSB) | DNL / INL MC median (LSB) | train (s) | target |")
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     for r in rows:
-        tgt = "" if r["target_enob"] is None else f">= {r['target_enob']:.1f}: {'met' if r['meets_target'] else 'NOT met'}"
+        tgt = ("" if r["target_enob"] is None
+               else f">= {r['target_enob']:.1f}: {'met' if r['meets_target'] else 'NOT met'}")
         lines.append(
             f"| {r['design']} | {r['bits']} ({r['transfer']}) | {r['stages']} | {r['enob_nominal']:.2f} | "
-            f"{r['enob_mc_median']:.2f} [{r['enob_mc_p10']:.2f}, {r['enob_mc_p90']:.2f}] | {r['enob_calibrated_median']:.2f} | "
-            f"{r['dnl_nominal'][0]:+.2f} / {r['dnl_nominal'][1]:+.2f} | {r['inl_nominal'][0]:+.2f} / {r['inl_nominal'][1]:+.2f} | "
-            f"{r['dnl_mc_median'][0]:+.2f}/{r['dnl_mc_median'][1]:+.2f}, {r['inl_mc_median'][0]:+.2f}/{r['inl_mc_median'][1]:+.2f} | "
+            f"{r['enob_mc_median']:.2f} [{r['enob_mc_p10']:.2f}, {r['enob_mc_p90']:.2f}] | "
+            f"{r['enob_calibrated_median']:.2f} | "
+            f"{r['dnl_nominal'][0]:+.2f} / {r['dnl_nominal'][1]:+.2f} | "
+            f"{r['inl_nominal'][0]:+.2f} / {r['inl_nominal'][1]:+.2f} | "
+            f"{r['dnl_mc_median'][0]:+.2f}/{r['dnl_mc_median'][1]:+.2f}, "
+            f"{r['inl_mc_median'][0]:+.2f}/{r['inl_mc_median'][1]:+.2f} | "
             f"{r['train_seconds']:.0f} | {tgt} |"
         )
     return "\n".join(lines) + "\n"

@@ -145,7 +145,8 @@ def sigma_sweep_table(results: Dict[str, dict], targets: Dict[str, float]) -> st
             need, tcell = "", ""
         else:
             tcell = f"{tgt:.1f}"
-            need = " / ".join(_fmt_sigma(*max_sigma_meeting(sigmas, r[c]["median"], tgt)) for c in ("ideal", "calibrated"))
+            need = " / ".join(_fmt_sigma(*max_sigma_meeting(sigmas, r[c]["median"], tgt))
+                              for c in ("ideal", "calibrated"))
         med = r["ideal"]["median"]
         half = _fmt_sigma(*max_sigma_meeting(sigmas, med, med[0] - 0.5)) if sigmas[0] == 0 else ""
         lines.append(f"| {name} | {tcell} | " + " | ".join(cells) + f" | {need} | {half} |")

@@ -8,9 +8,10 @@ of ``memristor_asr.crossbar.adc`` (``input_scale``, ``output_step``, ``max_code`
 ``quantize_scaled_``, ``correction_factor``, ``__call__``).
 
 Mapping: the converter's full-scale input spans the crossbar ADC range ``+-2**(r-1)`` full-scale
-pairs (``r = range_bits``); the NNADC's own ``n_bits`` set the step, ``2**r / 2**n_bits``. Each physical ADC (row tile x column) is one Monte-Carlo
-instance of the table, ``(tile * n_columns + column + instance_offset) % M``. A log-law table
-decodes codes through the inverse law, so the layer still receives linear values.
+pairs (``r = range_bits``); the NNADC's own ``n_bits`` set the step, ``2**r / 2**n_bits``. Each
+physical ADC (row tile x column) is one Monte-Carlo instance of the table,
+``(tile * n_columns + column + instance_offset) % M``. A log-law table decodes codes through the
+inverse law, so the layer still receives linear values.
 """
 from typing import Tuple
 
@@ -62,7 +63,8 @@ class NnadcTableAdcV1:
     def _instances(self, shape) -> torch.Tensor:
         cols = shape[-1]
         tiles = shape[0] if len(shape) == 3 else 1
-        inst = (torch.arange(tiles)[:, None] * cols + torch.arange(cols)[None, :] + self.instance_offset) % self.codes.shape[0]
+        inst = ((torch.arange(tiles)[:, None] * cols + torch.arange(cols)[None, :] + self.instance_offset)
+                % self.codes.shape[0])
         if len(shape) == 3:
             return inst[:, None, :]  # [tiles, 1, cols]
         return inst[0].view(*([1] * (len(shape) - 1)), cols)
@@ -84,5 +86,6 @@ class NnadcTableAdcV1:
         return v.mul_(self.output_step), clipped
 
     def __repr__(self) -> str:
-        return f"NnadcTableAdcV1(n_bits={self.n_bits}, {self.transfer}, r={self.range_bits}, instances={self.codes.shape[0]})"
+        return (f"NnadcTableAdcV1(n_bits={self.n_bits}, {self.transfer}, r={self.range_bits}, "
+                f"instances={self.codes.shape[0]})")
 

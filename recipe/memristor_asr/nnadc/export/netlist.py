@@ -29,7 +29,8 @@ from ..circuit.block import BlockHardware
 from ..circuit.crossbar import block_forward, column_conductances
 from ..circuit.vtc import apply_vtc, nominal_vtc
 
-__all__ = ["SpiceInverterV1Config", "stage_netlist", "simulate_stage", "simulate_inverter", "behavioural_stage", "ngspice_available"]
+__all__ = ["SpiceInverterV1Config", "stage_netlist", "simulate_stage", "simulate_inverter", "behavioural_stage",
+           "ngspice_available"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ def _column(lines: List[Tuple[str, str]], xbar, j: int, node: str, cfg: SpiceInv
     return out
 
 
-def _block(hw: BlockHardware, inputs: List[Tuple[str, str]], prefix: str, cfg: SpiceInverterV1Config) -> Tuple[List[str], List[str]]:
+def _block(hw: BlockHardware, inputs: List[Tuple[str, str]], prefix: str,
+           cfg: SpiceInverterV1Config) -> Tuple[List[str], List[str]]:
     """Netlist of one block; returns (lines, output column nodes)."""
     x1, x2 = _crossbar(hw.k1, hw.s1), _crossbar(hw.k2, hw.s2)
     rows = list(inputs) + [("vdd", "0")]  # bias row: true polarity is VDD, complement GND
@@ -104,7 +106,8 @@ def stage_netlist(sub_adc: BlockHardware, residue: BlockHardware, cfg: SpiceInve
                   n_points: int = 601) -> str:
     """Netlist of a 1-bit stage (sub-ADC with one output bit + residue) with a DC input sweep."""
     if sub_adc.cfg.n_out != 1 or residue.cfg.n_in != 2:
-        raise ValueError("stage_netlist: only 1-bit stages (one comparator output, residue inputs x and d) are exported")
+        raise ValueError(
+            "stage_netlist: only 1-bit stages (one comparator output, residue inputs x and d) are exported")
     half = cfg.vdd / 2
     net = [
         "* NNADC 1-bit pipeline stage (generated)",
@@ -174,7 +177,8 @@ def simulate_stage(sub_adc: BlockHardware, residue: BlockHardware, cfg: SpiceInv
         arr = _run(stage_netlist(sub_adc, residue, cfg, "stage.txt", n_points), d, "stage.txt")
     half = cfg.vdd / 2
     c = lambda v: v / half - 1  # noqa: E731  volts -> centred units
-    return {"x": c(arr[:, 0]), "sub_out": c(arr[:, 1]), "d": (arr[:, 2] > half).astype(np.int64), "residue": c(arr[:, 3])}
+    return {"x": c(arr[:, 0]), "sub_out": c(arr[:, 1]), "d": (arr[:, 2] > half).astype(np.int64),
+            "residue": c(arr[:, 3])}
 
 
 def behavioural_stage(sub_adc: BlockHardware, residue: BlockHardware, x: np.ndarray, vtc=None) -> Dict[str, np.ndarray]:

@@ -64,21 +64,22 @@ def train_block(
         else:
             out, _ = block(u, vtc)
         if loss == "bce":
-            l = torch.nn.functional.binary_cross_entropy_with_logits(cfg.logit_gain * out, y)
+            batch_loss = torch.nn.functional.binary_cross_entropy_with_logits(cfg.logit_gain * out, y)
         else:
-            l = torch.mean((out - y) ** 2)
+            batch_loss = torch.mean((out - y) ** 2)
         opt.zero_grad(set_to_none=True)
-        l.backward()
+        batch_loss.backward()
         opt.step()
         sched.step()
         if (it + 1) % cfg.project_every == 0 or it + 1 == cfg.iterations:
             block.project()
-        running += float(l.detach())
+        running += float(batch_loss.detach())
         if (it + 1) % cfg.log_every == 0 or it + 1 == cfg.iterations:
             n = (it % cfg.log_every) + 1
             rate = (it + 1) / max(time.time() - t0, 1e-9)
             eta = (cfg.iterations - it - 1) / rate
-            log.info("%s it %d/%d loss %.3e (%.0f it/s, ETA %.0f s)", name, it + 1, cfg.iterations, running / n, rate, eta)
+            log.info("%s it %d/%d loss %.3e (%.0f it/s, ETA %.0f s)",
+                     name, it + 1, cfg.iterations, running / n, rate, eta)
             hist["iteration"].append(it + 1)
             hist["loss"].append(running / n)
             running = 0.0
@@ -208,7 +209,8 @@ def train_staged(block: CrossbarMlpV1, inputs, targets, cfg: BlockTrainV1Config,
 
     def run_phase(params, weights_fn, n_it, phase):
         opt = torch.optim.Adam(params, lr=cfg.lr_start)
-        sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=(cfg.lr_end / cfg.lr_start) ** (1.0 / max(1, n_it - 1)))
+        decay = (cfg.lr_end / cfg.lr_start) ** (1.0 / max(1, n_it - 1))
+        sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=decay)
         running, cnt, t0 = 0.0, 0, time.time()
         noisy = cfg.train_sigma > 0
         for it in range(n_it):
@@ -217,12 +219,12 @@ def train_staged(block: CrossbarMlpV1, inputs, targets, cfg: BlockTrainV1Config,
             vtc = sample_vtc(bcfg.vtc, (batch, bcfg.n_hidden), gen) if cfg.pvt_aware else None
             w1, w2 = weights_fn()
             out = noisy_forward(w1, w2, u, vtc) if noisy else forward(w1, w2, u, vtc)[0]
-            l = torch.mean((out - y) ** 2)
+            batch_loss = torch.mean((out - y) ** 2)
             opt.zero_grad(set_to_none=True)
-            l.backward()
+            batch_loss.backward()
             opt.step()
             sched.step()
-            running += float(l.detach())
+            running += float(batch_loss.detach())
             cnt += 1
             step[0] += 1
             if step[0] % cfg.log_every == 0 or it + 1 == n_it:

@@ -41,7 +41,8 @@ def train_comparator_block(
 
     :return: hardware, nominal output bits as +-1 volts ``[P, S]``, nominal levels ``[P]``, log record
     """
-    cfg = CrossbarMlpV1Config(n_in=u.shape[1], n_hidden=hidden, n_out=smooth_bits, rram_bits=rram_bits, beta=beta, vtc=vtc)
+    cfg = CrossbarMlpV1Config(n_in=u.shape[1], n_hidden=hidden, n_out=smooth_bits, rram_bits=rram_bits, beta=beta,
+                              vtc=vtc)
     block = CrossbarMlpV1(cfg, torch.Generator().manual_seed(train_cfg.seed))
     target = torch.as_tensor(encode_levels(levels.numpy(), n_bits, smooth_bits), dtype=torch.float32)
     t0 = time.time()
@@ -82,7 +83,8 @@ def train_residue_block(
     """
     if not 0 < swing <= 1:
         raise ValueError(f"{name}: swing={swing}: must be in (0, 1]")
-    cfg = CrossbarMlpV1Config(n_in=u.shape[1], n_hidden=hidden, n_out=1, rram_bits=rram_bits, analog_out=True, beta=beta, vtc=vtc)
+    cfg = CrossbarMlpV1Config(n_in=u.shape[1], n_hidden=hidden, n_out=1, rram_bits=rram_bits, analog_out=True,
+                              beta=beta, vtc=vtc)
     block = CrossbarMlpV1(cfg, torch.Generator().manual_seed(train_cfg.seed + 1))
     t0 = time.time()
     hist = train_block(block, u, swing * target[:, None], train_cfg, loss="mse", name=name)
