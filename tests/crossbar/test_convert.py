@@ -179,3 +179,23 @@ def test_strided_histogram_bins_every_kth_frame_across_batches():
     assert exact.underflow > 0 and exact.overflow > 0  # the range test is exercised
     with pytest.raises(ValueError, match="frame_stride"):
         PreAdcHistogram(frame_stride=0)
+
+
+def test_a_checkpoint_that_cannot_go_on_crossbars_is_named(tmp_path):
+    """A float checkpoint, or a QAT checkpoint that never saw data, given to a simulation: one
+    error naming the checkpoint file and what is wrong."""
+    from memristor_asr.crossbar import CrossbarConversionError, load_crossbar_model
+    from memristor_asr.model import ConformerCtcModelV1, demo_config, save_model
+    from memristor_asr.quant import QuantConfigV1
+
+    vocab = ["<blank>", "a", "b"]
+    float_ckpt, qat_ckpt = str(tmp_path / "float.pt"), str(tmp_path / "qat_untrained.pt")
+    save_model(ConformerCtcModelV1(demo_config(vocab, QuantConfigV1())), float_ckpt)
+    save_model(ConformerCtcModelV1(demo_config(vocab, QuantConfigV1(weight_bits=4))), qat_ckpt)
+    with pytest.raises(ValueError, match=r"checkpoint .*float\.pt: .*no QuantLinear.*needs a QAT checkpoint"):
+        load_crossbar_model(float_ckpt, CrossbarConfigV2(), seed=1)
+    with pytest.raises(CrossbarConversionError, match=r"checkpoint .*qat_untrained\.pt: layer 'blocks\.0\.[a-z0-9_.]+'"
+                                                      r": its input quantizer never observed data"):
+        load_crossbar_model(qat_ckpt, CrossbarConfigV2(), seed=1)
+    with pytest.raises(FileNotFoundError, match="missing.pt: checkpoint does not exist"):
+        load_crossbar_model(str(tmp_path / "missing.pt"), CrossbarConfigV2(), seed=1)

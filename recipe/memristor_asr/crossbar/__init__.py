@@ -3,7 +3,7 @@ with DAC / ADC, whole-model conversion, diagnostics. See /work/shared/spec/memri
 from memristor_asr.crossbar.adc import AdcConfigError, TableAdcConfigV1, UniformAdcConfigV1, UniformAdcV1
 from memristor_asr.crossbar.cells import Cells
 from memristor_asr.crossbar.config import CrossbarConfigError, CrossbarConfigV1, CrossbarConfigV2, layer_hardware
-from memristor_asr.crossbar.convert import convert_to_crossbars, crossbar_layers, seed_read_noise
+from memristor_asr.crossbar.convert import convert_to_crossbars, crossbar_layers, load_crossbar_model, seed_read_noise
 from memristor_asr.crossbar.dac import DacV1
 from memristor_asr.crossbar.diagnostics import (
     PreAdcHistogram,
@@ -24,7 +24,8 @@ __all__ = [
     "ReadNoiseV1", "READ_NOISE_KINDS", "read_noise_model", "CrossbarConfigV2", "CrossbarConfigV1",
     "CrossbarConfigError", "layer_hardware", "DacV1", "UniformAdcConfigV1", "TableAdcConfigV1", "AdcConfigError",
     "UniformAdcV1", "CrossbarLinearV1",
-    "CrossbarConversionError", "convert_to_crossbars", "crossbar_layers", "seed_read_noise", "bit_planes",
+    "CrossbarConversionError", "convert_to_crossbars", "load_crossbar_model", "crossbar_layers", "seed_read_noise",
+    "bit_planes",
     "derive_seed", "n_planes_for", "PreAdcHistogram", "enable_pre_adc_histograms", "reset_statistics",
     "clipping_report", "pre_adc_histograms", "plot_pre_adc_histograms",
 ]

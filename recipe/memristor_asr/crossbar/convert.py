@@ -11,10 +11,10 @@ from typing import Dict, Optional
 import torch
 
 from memristor_asr.crossbar.config import Hardware
-from memristor_asr.crossbar.layer import CrossbarLinearV1
+from memristor_asr.crossbar.layer import CrossbarConversionError, CrossbarLinearV1
 from memristor_asr.crossbar.programming import DEFAULT_MAX_CELLS_PER_CHUNK, derive_seed, n_planes_for
 
-__all__ = ["convert_to_crossbars", "crossbar_layers", "seed_read_noise"]
+__all__ = ["convert_to_crossbars", "load_crossbar_model", "crossbar_layers", "seed_read_noise"]
 
 _log = logging.getLogger(__name__)
 
@@ -68,6 +68,27 @@ def convert_to_crossbars(model: torch.nn.Module, config: Hardware, seed: int, *,
                   i + 1, len(layers), done / 1e6, total / 1e6, rate / 1e6, (total - done) / max(rate, 1e-9), name)
     out = replacement if replacement is not None else model
     return out.eval()
+
+
+def load_crossbar_model(checkpoint_path: str, config: Hardware, seed: int, device: Optional[str] = None):
+    """One device draw of a checkpoint: load it and convert its QAT layers to crossbars; errors
+    name the checkpoint (a float model, or a QAT model never trained or calibrated, is refused).
+
+    :return: (model in eval mode, its model config)
+    """
+    from memristor_asr.model import load_model
+
+    model, model_cfg = load_model(checkpoint_path, device=device)
+    try:
+        return convert_to_crossbars(model, config, seed), model_cfg
+    except CrossbarConversionError as e:
+        raise CrossbarConversionError(f"checkpoint {checkpoint_path}: {e}") from None
+    except ValueError as e:
+        hint = ""
+        if not _quant_linears(model):
+            hint = (" (a float model: the simulation needs a QAT checkpoint, e.g. TrainQatConformerJob with "
+                    "quant=QuantConfigV1(weight_bits=...))")
+        raise ValueError(f"checkpoint {checkpoint_path}: {e}{hint}") from None
 
 
 def seed_read_noise(model: torch.nn.Module, seed: int, key: str = "") -> None:

@@ -148,12 +148,11 @@ class SimulateCrossbarLogProbsJob(ResourceArgsJob):
         import torch
 
         from memristor_asr.crossbar import (
-            clipping_report, convert_to_crossbars, enable_pre_adc_histograms, plot_pre_adc_histograms,
+            clipping_report, enable_pre_adc_histograms, load_crossbar_model, plot_pre_adc_histograms,
             pre_adc_histograms, seed_read_noise,
         )
         from memristor_asr.data.manifest import read_manifest
         from memristor_asr.decoding.logprobs import save_logprobs
-        from memristor_asr.model import load_model
         from memristor_asr.training.logprobs import compute_logprobs
 
         log_to_stdout()
@@ -162,8 +161,7 @@ class SimulateCrossbarLogProbsJob(ResourceArgsJob):
         device = "cuda" if self.rqmt["gpu"] and torch.cuda.is_available() else "cpu"
         cfg = self.hardware
         utterances = read_manifest(self.manifest.get_path())
-        model, _ = load_model(self.checkpoint.get_path(), device=device)
-        model = convert_to_crossbars(model, cfg, self.seed)
+        model, _ = load_crossbar_model(self.checkpoint.get_path(), cfg, self.seed, device=device)
         seed_read_noise(model, self.seed, "logprobs")
         enable_pre_adc_histograms(model, frame_stride=HISTOGRAM_FRAME_STRIDE)
         meta = {"checkpoint": self.checkpoint.get_path(), "manifest": self.manifest.get_path(), "seed": self.seed,
