@@ -64,6 +64,9 @@ def pytest_report_teststatus(report, config):
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:  # the SLURM cluster takes seconds to start and its tests minutes: slow, too
+        if item.get_closest_marker("slurm") is not None and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.slow)
     cuda_items = [item for item in items if item.get_closest_marker("cuda") is not None]
     if cuda_items:
         import torch

@@ -58,6 +58,7 @@ def tiny_setup_inputs(tmp_path_factory):
     return {"ckpt": str(d / "model.pt"), "manifest": str(d / "manifest.jsonl")}
 
 
+@pytest.mark.slow
 def test_crossbar_jobs_through_manager(tiny_setup_inputs, tmp_path):
     code = GRAPH.format(seeds=(1, 2), **tiny_setup_inputs)
     setup = make_setup(tmp_path / "a", code)

@@ -48,6 +48,7 @@ def py():
 """
 
 
+@pytest.mark.slow
 def test_data_stage_through_manager(tmp_path):
     try:
         kenlm_binary("lmplz")

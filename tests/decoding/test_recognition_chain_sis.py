@@ -73,6 +73,7 @@ def _draws(vocab, lex):
     return draws
 
 
+@pytest.mark.slow
 def test_recognise_score_aggregate_through_sis(tmp_path, tiny_lexicon, tiny_lm):
     lexicon_path, tokens_path, vocab = tiny_lexicon
     lex = read_lexicon(str(lexicon_path))

@@ -35,6 +35,7 @@ def py():
 '''
 
 
+@pytest.mark.slow
 def test_miniature_graph_runs(tmp_path):
     setup = make_setup(tmp_path, CONFIG)
     run_manager(setup, timeout=900)

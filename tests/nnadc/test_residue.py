@@ -29,6 +29,7 @@ def _ramp_rms_pct(hw) -> float:
     return float((got - want).pow(2).mean().sqrt()) / 2 * 100
 
 
+@pytest.mark.slow
 def test_staged_one_bit_residue_on_3bit_grid():
     u, target = _one_bit_residue_data(1 << 15)
     cfg = BlockTrainV1Config(iterations=4000, pvt_aware=False, quant_schedule="staged", lr_start=1e-2, lr_end=1e-4,
@@ -107,6 +108,7 @@ def _mc_rms_pct(hw, n: int = 30, sigma: float = 0.05) -> float:
     return float((got - want).pow(2).mean(-1).sqrt().median()) / 2 * 100
 
 
+@pytest.mark.slow
 def test_variation_aware_staged_residue_is_more_robust():
     """train_sigma = 0.05 (the Monte-Carlo sigma) lowers the Monte-Carlo residue error of the same
     block (same seed, minibatches, steps) and stays on the 3-bit grid within the budget."""

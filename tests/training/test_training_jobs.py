@@ -55,6 +55,7 @@ def _job_dir(setup, name):
     return dirs[0]
 
 
+@pytest.mark.slow
 def test_train_ptq_logprobs_through_manager(tiny_corpus, tmp_path):
     setup = _setup(tmp_path, tiny_corpus, epochs=3, full=True)
     run_manager(setup, timeout=900)
@@ -76,6 +77,7 @@ def test_train_ptq_logprobs_through_manager(tiny_corpus, tmp_path):
         assert len(lp.utterances) == 24 and lp.vocab == cfg.vocab and lp.frame_shift == pytest.approx(0.04)
 
 
+@pytest.mark.slow
 def test_killed_training_task_resumes_through_manager(tiny_corpus, tmp_path):
     ref_setup = _setup(tmp_path / "ref", tiny_corpus, epochs=12, full=False)
     run_manager(ref_setup, timeout=900)

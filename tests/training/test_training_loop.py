@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 import torch
 
 from memristor_asr.model import FrontendConfigV1, demo_config, load_model
@@ -37,6 +39,7 @@ def dataset(corpus, n):
     return ds
 
 
+@pytest.mark.slow
 def test_tiny_model_overfits_a_handful_of_utterances(tiny_corpus, tmp_path):
     for bits in (None, 3):
         data = dataset(tiny_corpus, 8)
@@ -98,6 +101,7 @@ def test_interrupt_and_resume_equals_uninterrupted(tiny_corpus, tmp_path):
         raise AssertionError("resuming with another seed must fail")
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume(tiny_corpus, tmp_path):
     """A separate process is SIGKILLed inside epoch 3; resuming finishes with the uninterrupted model."""
     mcfg = tiny_model_cfg(dataset(tiny_corpus, 10).vocab, bits=4, dropout=0.1)

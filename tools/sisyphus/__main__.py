@@ -123,7 +123,8 @@ def main(argv=None) -> int:
     w.add_argument("--redirect_output", action="store_true")
     w.set_defaults(func=cmd_worker)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="[%(asctime)s] %(levelname)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="[%(asctime)s] %(levelname)s: %(message)s")
     return args.func(args)
 
 

@@ -65,17 +65,20 @@ def sis_hash_helper(obj) -> bytes:
         if obj.__name__ == "<lambda>":
             raise HashError("lambda functions cannot be hashed; use a named module-level function")
         if obj.__module__ == "__main__":
-            raise HashError(f"function {obj.__qualname__!r} is defined in __main__ and cannot be hashed; move it into a module")
+            raise HashError(f"function {obj.__qualname__!r} is defined in __main__ and cannot be hashed; "
+                            "move it into a module")
         parts.append(sis_hash_helper((obj.__module__, obj.__qualname__)))
     elif inspect.isclass(obj):
         if obj.__module__ == "__main__":
-            raise HashError(f"class {obj.__qualname__!r} is defined in __main__ and cannot be hashed; move it into a module")
+            raise HashError(f"class {obj.__qualname__!r} is defined in __main__ and cannot be hashed; "
+                            "move it into a module")
         parts.append(sis_hash_helper((obj.__module__, obj.__qualname__)))
     elif hasattr(obj, "_sis_hash"):
         return obj._sis_hash()  # jobs and paths define their own bytes
     else:
         if type(obj).__module__ == "__main__":
-            raise HashError(f"object of class {type(obj).__qualname__!r} from __main__ cannot be hashed; move the class into a module")
+            raise HashError(f"object of class {type(obj).__qualname__!r} from __main__ cannot be hashed; "
+                            "move the class into a module")
         parts.append(sis_hash_helper(get_object_state(obj)))
     out = b"(" + b", ".join(parts) + b")"
     if len(out) > _MAX_INLINE:

@@ -90,7 +90,8 @@ class LocalEngine(EngineBase):
             fits = (cpu + need_cpu <= self.cpus or not busy) and \
                    (mem + need_mem <= self.mem or not busy) and need_gpu <= len(self._free_gpus)
             if need_gpu > self.gpus:
-                logging.error("%s: task %s needs %d GPUs, this engine has %d", entry["name"], entry["task"], need_gpu, self.gpus)
+                logging.error("%s: task %s needs %d GPUs, this engine has %d",
+                              entry["name"], entry["task"], need_gpu, self.gpus)
             if fits:
                 self._queue.popleft()
                 self._start(entry)

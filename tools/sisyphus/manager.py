@@ -188,13 +188,14 @@ class Manager:
                     print("All targets are finished.", flush=True)
                     return 0
                 errors = [j for j in self.jobs if self.states[j._sis_id()] == "error"]
-                if errors and not cleared_once and (self.clear_errors_once or
-                                                    (self.ask and _ask(f"Clear {len(errors)} job(s) in error and rerun them?"))):
+                if errors and not cleared_once and (
+                        self.clear_errors_once
+                        or (self.ask and _ask(f"Clear {len(errors)} job(s) in error and rerun them?"))):
                     clear_errors(errors)
                     cleared_once = True
                     continue
-                startable = [j for j in self.jobs
-                             if self.states[j._sis_id()] in ("runnable", "interrupted_resumable", "interrupted_not_resumable")]
+                startable_states = ("runnable", "interrupted_resumable", "interrupted_not_resumable")
+                startable = [j for j in self.jobs if self.states[j._sis_id()] in startable_states]
                 busy = [j for j in self.jobs if self.states[j._sis_id()] in ("queue", "running")]
                 if startable and not asked:
                     if not _ask(f"Start {len(startable)} runnable job(s)?"):
@@ -230,7 +231,8 @@ class Manager:
             state = self.states[job._sis_id()]
             if state == "error":
                 logs = sorted(f for f in os.listdir(job._sis_path(abspath=True)) if f.startswith("log."))
-                print(f"  [error] {job._sis_id()} (see {os.path.join(job._sis_path(abspath=True), logs[-1]) if logs else 'its job dir'})")
+                where = os.path.join(job._sis_path(abspath=True), logs[-1]) if logs else "its job dir"
+                print(f"  [error] {job._sis_id()} (see {where})")
             elif state == "input_missing":
                 missing = [p.get_path() for p in job._sis_inputs if p.creator is None and not p.available()]
                 print(f"  [input_missing] {job._sis_id()}: input path(s) do not exist: {', '.join(missing)}")

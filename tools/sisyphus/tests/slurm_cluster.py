@@ -45,8 +45,8 @@ _MARIADB_OPTS = ("--skip-name-resolve", "--skip-log-bin", "--innodb-buffer-pool-
 
 
 def _which(name: str) -> Optional[str]:
-    return shutil.which(name) or next((p for d in ("/usr/sbin", "/sbin") if os.access(p := os.path.join(d, name), os.X_OK)),
-                                      None)
+    candidates = (os.path.join(d, name) for d in ("/usr/sbin", "/sbin"))
+    return shutil.which(name) or next((p for p in candidates if os.access(p, os.X_OK)), None)
 
 
 def missing_slurm_reason(accounting: bool = False) -> Optional[str]:

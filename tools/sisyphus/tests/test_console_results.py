@@ -1,7 +1,6 @@
 """The console of a finished graph: with ``--http`` the manager keeps serving once every target is finished
 (until SIGINT/SIGTERM, then exit 0), and shows registered images inline and Markdown tables rendered;
 without ``--http`` it exits as before. Also the Markdown renderer on its own (escaping, safe links)."""
-import os
 import queue
 import re
 import signal

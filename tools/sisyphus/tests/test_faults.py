@@ -15,7 +15,6 @@ per branch (seed -> two power jobs -> combine), multi-id tasks, two tasks per jo
 variable outputs, each task sleeping a little so that kills land while tasks run.
 """
 import collections
-import errno
 import os
 import pathlib
 import random
@@ -29,7 +28,7 @@ import pytest
 from sis_helpers import make_setup, run_manager, sis_env
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "toy_recipe"))
-from toy.fault_jobs import ENOSPC_ENV, big_payload  # noqa: E402
+from toy.fault_jobs import ENOSPC_ENV, big_payload
 
 TOY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "toy_recipe", "toy")
 #: seed of the kill points; change it to explore other interleavings (each run logs its points)
@@ -114,7 +113,8 @@ def start_manager_logged(setup: pathlib.Path, log_path: pathlib.Path, env=None) 
     out = open(log_path, "w")
     try:
         return subprocess.Popen([sys.executable, "-m", "sisyphus", "manager", "-r", "config/graph.py"], cwd=setup,
-                                env=env or sis_env(setup), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                env=env or sis_env(setup), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
     finally:
         out.close()
 
@@ -150,6 +150,7 @@ def kill_plan(seed: int):
     return [(t, round(rng.uniform(0.05, 1.5), 2)) for t in targets]
 
 
+@pytest.mark.slow
 def test_manager_killed_at_random_points_finishes_with_identical_outputs_and_no_rerun(tmp_path):
     config = GRAPH.format(sleep=0.3)
     ref = make_setup(tmp_path / "reference", config, recipe_dirs=[TOY])

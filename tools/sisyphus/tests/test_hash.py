@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-from sisyphus import Job, tk
 from sisyphus.hash import HashError, short_hash, sis_hash_helper
 
 REFERENCE_IDS = {

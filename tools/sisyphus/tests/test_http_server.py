@@ -144,7 +144,8 @@ class RunningConsole:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"manager exited ({self.proc.returncode}) before {what}:\n{self.proc.stdout.read()}")
+                raise AssertionError(f"manager exited ({self.proc.returncode}) before {what}:\n"
+                                     f"{self.proc.stdout.read()}")
             try:
                 if cond():
                     return
@@ -309,7 +310,8 @@ def test_actions_need_a_confirmed_post_and_are_logged(console):
     assert console.request("POST", "/action", urllib.parse.urlencode(form))[0] == 403  # no token
     assert console.request("POST", "/action", urllib.parse.urlencode({**form, "token": "guess"}))[0] == 403
     # a token is for one action on one job, and a misuse burns it
-    assert console.request("POST", "/action", urllib.parse.urlencode({**form, "job": ids["mult"], "token": token}))[0] == 403
+    other_job = urllib.parse.urlencode({**form, "job": ids["mult"], "token": token})
+    assert console.request("POST", "/action", other_job)[0] == 403
     assert console.request("POST", "/action", urllib.parse.urlencode({**form, "token": token}))[0] == 403
     status, page = console.get("/action?" + urllib.parse.urlencode(form))
     token = re.search(r'name="token" value="([^"]+)"', page).group(1)

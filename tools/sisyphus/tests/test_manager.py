@@ -5,8 +5,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from sis_helpers import make_setup, run_manager, sis_env, start_manager
 
 TOY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "toy_recipe", "toy")
@@ -170,7 +168,8 @@ def test_remove_job_and_descendants_modes(tmp_path):
     assert len(list((setup / "work" / ".trash").rglob("MultiplyJob.*"))) == 1
     n = len(runs(setup))
     run_manager(setup)
-    assert sorted(runs(setup)[n:]) == sorted(["AddJob.partial 0 1", "AddJob.partial 1 1", "AddJob.total 1", "MultiplyJob 3"])
+    expected = ["AddJob.partial 0 1", "AddJob.partial 1 1", "AddJob.total 1", "MultiplyJob 3"]
+    assert sorted(runs(setup)[n:]) == sorted(expected)
 
 
 def test_manager_without_r_asks_and_stops_on_no(tmp_path):

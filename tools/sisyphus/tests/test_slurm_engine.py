@@ -168,8 +168,8 @@ SETTINGS = """
 def engine():
     from sisyphus.slurm_engine import SlurmEngine
     local = LocalEngine(cpus=1, gpus=0, mem=4)
-    return EngineSelector(engines={"short": local, "long": SlurmEngine(default_rqmt={"cpu": 1, "mem": 0.25, "time": 0.5})},
-                          default_engine="long")
+    slurm = SlurmEngine(default_rqmt={"cpu": 1, "mem": 0.25, "time": 0.5})
+    return EngineSelector(engines={"short": local, "long": slurm}, default_engine="long")
 """
 
 
@@ -218,7 +218,8 @@ def test_toy_graph_on_slurm_survives_cancelled_and_killed_tasks(tmp_path, slurm_
                        settings=SETTINGS)
     proc = start_manager(setup)
     runs = setup / "runs.log"
-    _wait_for(lambda: runs.exists() and {"AddJob.partial 0 1", "AddJob.partial 1 1"} <= set(runs.read_text().splitlines()),
+    both_partials = {"AddJob.partial 0 1", "AddJob.partial 1 1"}
+    _wait_for(lambda: runs.exists() and both_partials <= set(runs.read_text().splitlines()),
               proc, "both AddJob.partial tasks to run on SLURM")
     add_dir = next((setup / "work" / "toy" / "jobs").glob("AddJob.*"))
     rec1 = json.loads((add_dir / "engine" / "slurm.partial.1.json").read_text())

@@ -152,7 +152,8 @@ class Console:
             return False, "; ".join(problems)
         if action["kind"] == "clear":
             cleared = clear_errors([job])
-            return bool(cleared), "cleared the failed task ids (moved to cleared.<n>/)" if cleared else "nothing to clear"
+            msg = "cleared the failed task ids (moved to cleared.<n>/)" if cleared else "nothing to clear"
+            return bool(cleared), msg
         moved = remove_job_and_descendants(job, mode="move")
         return True, f"moved {len(moved)} job dir(s) to {gs.WORK_DIR}/.trash/: " + ", ".join(j._sis_id() for j in moved)
 

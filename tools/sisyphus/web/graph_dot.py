@@ -55,7 +55,8 @@ def _neighbourhood(snap: _Snapshot, focus: str, depth: int) -> List[str]:
             job = snap.by_id.get(jid)
             if job is None:
                 continue
-            nxt |= {p.creator._sis_id() for p in _inputs(job) if p.creator is not None and p.creator._sis_id() in snap.by_id}
+            creators = {p.creator._sis_id() for p in _inputs(job) if p.creator is not None}
+            nxt |= {c for c in creators if c in snap.by_id}
             nxt |= users.get(jid, set())
         frontier = nxt - keep
         keep |= nxt
@@ -118,7 +119,8 @@ def _dot_source(snap: _Snapshot, view: str, focus: Optional[str], depth: int) ->
             job = snap.by_id[jid]
             st = snap.state(jid)
             extra = ' penwidth=3 color="#222222"' if jid == focus else ""
-            lines.append(f'{node[jid]} [label="{_dot_esc(_short_label(job))}" fillcolor="{STATE_COLORS.get(st, "#fff")}" '
+            fill = STATE_COLORS.get(st, "#fff")
+            lines.append(f'{node[jid]} [label="{_dot_esc(_short_label(job))}" fillcolor="{fill}" '
                          f'URL="{_dot_esc(_job_url(jid))}" tooltip="{_dot_esc(jid + " [" + st + "]")}" '
                          f'id="{node[jid]}" class="job st-{st}"{extra}];')
         lines.append("}")

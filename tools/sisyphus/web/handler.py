@@ -123,7 +123,8 @@ class _Handler(_Pages, BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
             if length > 4096:
                 return self._error(413, "request too large")
-            form = {k: v[-1] for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode("utf-8", "replace")).items()}
+            raw_form = self.rfile.read(length).decode("utf-8", "replace")
+            form = {k: v[-1] for k, v in urllib.parse.parse_qs(raw_form).items()}
             kind, jid, token = form.get("kind", ""), form.get("job", ""), form.get("token", "")
             if kind not in ("clear", "rerun"):
                 return self._error(400, "unknown action")
@@ -135,7 +136,8 @@ class _Handler(_Pages, BaseHTTPRequestHandler):
                 ok = True
             else:
                 ok, msg = action["result"]
-            body = (f'<p class="{"ok" if ok else "warn"}">{html.escape(kind)} {html.escape(jid)}: {html.escape(msg)}</p>'
+            body = (f'<p class="{"ok" if ok else "warn"}">'
+                    f'{html.escape(kind)} {html.escape(jid)}: {html.escape(msg)}</p>'
                     f'<p><a href="{_job_url(jid)}">back to the job</a></p>')
             self._page("action " + ("done" if ok else "refused"), body, status=200 if ok else 409)
         except BrokenPipeError:

@@ -46,14 +46,16 @@ class _Pages:
                     rows.append(f"<tr><td>{path_cell}</td><td>input</td><td>{html.escape(t.path.get_path())}</td><td></td></tr>")
                     continue
                 jid = creator._sis_id()
-                rows.append(f'<tr><td>{path_cell}</td><td>output</td><td><a href="{_job_url(jid)}">{html.escape(jid)}</a>'
+                rows.append(f'<tr><td>{path_cell}</td><td>output</td>'
+                            f'<td><a href="{_job_url(jid)}">{html.escape(jid)}</a>'
                             f'/output/{html.escape(t.path.path)}</td><td>{_badge(snap.state(jid), jid)}</td></tr>')
             elif isinstance(t, ReportTarget):
                 from sisyphus.tools import extract_paths
 
                 paths = extract_paths([t.required] if callable(t.values) else [t.values, t.required])
                 creators = sorted({p.creator._sis_id() for p in paths if p.creator is not None})
-                links = ", ".join(f'<a href="{_job_url(c)}">{html.escape(c)}</a> {_badge(snap.state(c), c)}' for c in creators)
+                links = ", ".join(f'<a href="{_job_url(c)}">{html.escape(c)}</a> {_badge(snap.state(c), c)}'
+                                  for c in creators)
                 path = os.path.join(gs.OUTPUT_DIR, t.name)
                 cell = (f'<a href="{_file_url(path)}">{html.escape(t.name)}</a>'
                         if os.path.exists(os.path.join(gs.BASE_DIR, path)) else html.escape(t.name))
@@ -130,13 +132,15 @@ class _Pages:
             try:
                 tasks = job._sis_tasks()
                 counts = " · ".join(
-                    f"{t.name()} {sum(job._sis_task_finished(t, k) for k in t.task_ids())}/{len(t.task_ids())}" for t in tasks)
+                    f"{t.name()} {sum(job._sis_task_finished(t, k) for k in t.task_ids())}/{len(t.task_ids())}"
+                    for t in tasks)
             except Exception as e:
                 counts = f"tasks() failed: {type(e).__name__}"
             aliases = ", ".join(sorted(job.get_aliases()))
+            run_time = _fmt_duration(self.console.job_run_time(job, st))
             rows.append(f'<tr><td class="num">{i + 1}</td><td><a href="{_job_url(jid)}">{html.escape(jid)}</a>'
                         f'{" <i>" + html.escape(aliases) + "</i>" if aliases else ""}</td><td>{_badge(st, jid)}</td>'
-                        f'<td>{html.escape(counts)}</td><td class="num">{_fmt_duration(self.console.job_run_time(job, st))}</td></tr>')
+                        f'<td>{html.escape(counts)}</td><td class="num">{run_time}</td></tr>')
         filt = ", ".join(f"{k}={v}" for k, v in q.items() if k in ("state", "module", "q"))
         body = (f'<form class="filter" method="get" action="/jobs"><input name="q" placeholder="id contains" '
                 f'value="{html.escape(q.get("q", ""))}"><button>filter</button> {html.escape(filt)} '
@@ -160,7 +164,8 @@ class _Pages:
             out.append(f'<tr><th>aliases</th><td>{html.escape(", ".join(sorted(job.get_aliases())))}</td></tr>')
         if job.get_vis_name():
             out.append(f'<tr><th>name</th><td>{html.escape(job.get_vis_name())}</td></tr>')
-        out.append(f'<tr><th>graph</th><td><a href="/graph?{urllib.parse.urlencode({"job": jid})}">neighbourhood</a></td></tr>')
+        graph_url = "/graph?" + urllib.parse.urlencode({"job": jid})
+        out.append(f'<tr><th>graph</th><td><a href="{graph_url}">neighbourhood</a></td></tr>')
         try:
             info = job.info()
         except Exception as e:
@@ -241,7 +246,8 @@ class _Pages:
                 out.append(f'<div class="gap">…</div><pre class="log">{html.escape(tail)}</pre>')
             out.append("</details>")
         if len(logs) > MAX_LOGS_SHOWN:
-            out.append(f"<p>{len(logs) - MAX_LOGS_SHOWN} more logs in the <a href=\"{_file_url(rel_base)}\">job dir</a></p>")
+            out.append(f"<p>{len(logs) - MAX_LOGS_SHOWN} more logs in the "
+                       f"<a href=\"{_file_url(rel_base)}\">job dir</a></p>")
 
         if c.actions_enabled and not snap.running:
             out.append('<h2>actions</h2><p class="warn">The manager is not running (all targets are finished, or it '
@@ -253,7 +259,8 @@ class _Pages:
                            "clear error…</a> ")
             out.append(f'<a class="button" href="/action?{urllib.parse.urlencode({"kind": "rerun", "job": jid})}">'
                        "rerun with descendants…</a></p>")
-        self._page(_short_label(job).replace("\\n", " · "), "\n".join(out), poll="/api/version?" + urllib.parse.urlencode({"job": jid}),
+        title = _short_label(job).replace("\\n", " · ")
+        self._page(title, "\n".join(out), poll="/api/version?" + urllib.parse.urlencode({"job": jid}),
                    version=self.version(jid))
 
     def _path_html(self, p) -> str:
@@ -273,7 +280,8 @@ class _Pages:
         if isinstance(v, Job):
             return f'<a href="{_job_url(v._sis_id())}">{html.escape(v._sis_id())}</a>'
         if depth < 3 and isinstance(v, dict) and len(v) <= 20:
-            return "{" + ", ".join(f"{html.escape(_short_repr(k, 100))}: {self._value_html(x, depth + 1)}" for k, x in v.items()) + "}"
+            items = (f"{html.escape(_short_repr(k, 100))}: {self._value_html(x, depth + 1)}" for k, x in v.items())
+            return "{" + ", ".join(items) + "}"
         if depth < 3 and isinstance(v, (list, tuple)) and len(v) <= 20:
             inner = ", ".join(self._value_html(x, depth + 1) for x in v)
             return f"[{inner}]" if isinstance(v, list) else f"({inner}{',' if len(v) == 1 else ''})"
@@ -298,8 +306,9 @@ class _Pages:
         links = ('<p class="views">view: <a href="/graph?view=jobs">all jobs (grouped by module)</a> · '
                  '<a href="/graph?view=modules">modules</a>')
         if focus:
-            links += (f' · neighbourhood of <a href="{_job_url(focus)}">{html.escape(focus)}</a>, depth '
-                      + " ".join(f'<a href="/graph?{urllib.parse.urlencode({"job": focus, "depth": d})}">{d}</a>' for d in (1, 2, 3, 5)))
+            depths = " ".join(f'<a href="/graph?{urllib.parse.urlencode({"job": focus, "depth": d})}">{d}</a>'
+                              for d in (1, 2, 3, 5))
+            links += f' · neighbourhood of <a href="{_job_url(focus)}">{html.escape(focus)}</a>, depth ' + depths
         links += "</p>"
         legend = "<p class=\"legend\">" + " ".join(_badge(s) for s in STATES) + "</p>"
         svg = self.console.graph_svg(snap, view, focus, depth)
@@ -329,7 +338,8 @@ class _Pages:
             body += '<p class="warn">Not possible now: ' + html.escape("; ".join(problems)) + "</p>"
         else:
             token = c.new_token(kind, jid)
-            body += (f'<form method="post" action="/action"><input type="hidden" name="kind" value="{html.escape(kind)}">'
+            body += ('<form method="post" action="/action">'
+                     f'<input type="hidden" name="kind" value="{html.escape(kind)}">'
                      f'<input type="hidden" name="job" value="{html.escape(jid)}">'
                      f'<input type="hidden" name="token" value="{html.escape(token)}">'
                      f'<button type="submit" id="confirm">yes, {html.escape(kind)}</button> '
