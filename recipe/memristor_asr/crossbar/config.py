@@ -10,12 +10,11 @@ job ids are unchanged, and :func:`layer_hardware` turns either version into the 
 description of one layer.
 """
 import dataclasses
-import difflib
 import fnmatch
-import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Iterable, Optional, Tuple, Union
 
+from memristor_asr.util.config_helpers import check_patterns_match, hash_state
 from memristor_asr.crossbar.adc import ADC_CONFIG_TYPES, AdcConfig, AdcConfigError, TableAdcConfigV1, UniformAdcConfigV1
 
 __all__ = ["CrossbarConfigV2", "CrossbarConfigV1", "CrossbarConfigError", "layer_hardware"]
@@ -86,11 +85,7 @@ class _HardwareFields:
 
     # --------------------------------------------------------------------------------- hashing
     def __sis_state__(self) -> Dict[str, Any]:
-        state = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        for name, default in self.HASH_EXCLUDE_DEFAULTS.items():
-            if state.get(name) == default:
-                del state[name]
-        return state
+        return hash_state(self, self.HASH_EXCLUDE_DEFAULTS)
 
     # --------------------------------------------------------------------------------- overrides
     @classmethod
@@ -127,14 +122,8 @@ class _HardwareFields:
     def check_patterns_match(self, layer_names: Iterable[str]) -> None:
         """Raise if an override pattern matches no layer (a typo would otherwise be silent); the
         message names the pattern and the layer names nearest to it."""
-        names = list(layer_names)
-        for pattern, _ in self.per_layer:
-            if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
-                # compare with the pattern's literal text against the layer names' block-free form
-                kinds = sorted({re.sub(r"\.\d+(\.|$)", r".*\1", n) for n in names})
-                near = difflib.get_close_matches(pattern, kinds, n=3, cutoff=0.0) if kinds else []
-                raise CrossbarConfigError(f"{type(self).__name__}.per_layer: pattern {pattern!r} matches no crossbar "
-                                          f"layer; nearest: {', '.join(near)} (of {len(names)} layers)")
+        check_patterns_match(f"{type(self).__name__}.per_layer", (p for p, _ in self.per_layer), layer_names,
+                             CrossbarConfigError)
 
     # --------------------------------------------------------------------------------- validation
     def validate(self) -> None:

@@ -6,13 +6,13 @@ pattern wins, so a general rule comes first and exceptions after it. ``None`` as
 "float": the layer is a plain ``torch.nn.Linear`` (not quantized, not put onto crossbars).
 """
 import contextlib
-import fnmatch
 from dataclasses import dataclass
 from typing import Dict, Iterable, Iterator, Optional, Sequence, Tuple, Union
 
 import torch
 
 from memristor_asr.quant.linear import QuantLinear
+from memristor_asr.util.config_helpers import check_patterns_match, last_match
 from memristor_asr.quant.quantizer import (
     ActivationQuantizer,
     QuantBitsError,
@@ -72,20 +72,13 @@ class QuantConfigV1:
 
     def bits_for(self, name: str) -> Optional[float]:
         """Weight bits for the layer ``name`` (None = float)."""
-        bits = self.weight_bits
-        for pattern, b in self.overrides():
-            if fnmatch.fnmatchcase(name, pattern):
-                bits = b
+        bits = last_match(self.overrides(), name, self.weight_bits)
         return None if bits is None else float(bits)
 
     def check_patterns_match(self, layer_names: Iterable[str]) -> None:
         """Raise if an override pattern matches none of ``layer_names`` (a typo would otherwise be silent)."""
-        names = list(layer_names)
-        for pattern, _ in self.overrides():
-            if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
-                some = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
-                raise QuantBitsError(f"QuantConfigV1.layer_bits: pattern {pattern!r} matches no crossbar layer "
-                                     f"(layers are e.g. {some})")
+        check_patterns_match("QuantConfigV1.layer_bits", (p for p, _ in self.overrides()), layer_names,
+                             QuantBitsError)
 
 
 def make_linear(name: str, in_features: int, out_features: int, bias: bool,

@@ -1,16 +1,9 @@
 """How NNADC blocks and converters are trained: the settings of :mod:`.block` and of the converter trainers."""
 from dataclasses import dataclass, field
 
+from memristor_asr.util.config_helpers import hash_state
+
 __all__ = ["BlockTrainV1Config", "ConverterTrainV1Config"]
-
-
-def _state_without_later_defaults(cfg, later_defaults: dict) -> dict:
-    """Hashed state of ``cfg``: fields added later are left out at their default (job ids stay stable)."""
-    state = dict(cfg.__dict__)
-    for name, default in later_defaults.items():
-        if state.get(name) == default:
-            del state[name]
-    return state
 
 
 @dataclass(frozen=True)
@@ -73,7 +66,7 @@ class BlockTrainV1Config:
 
     def __sis_state__(self) -> dict:
         """Hashed state: fields added later are left out at their default (job ids stay stable)."""
-        return _state_without_later_defaults(self, {"quant_schedule": "ste", "train_draws": 64})
+        return hash_state(self, {"quant_schedule": "ste", "train_draws": 64})
 
 
 @dataclass(frozen=True)
@@ -111,4 +104,4 @@ class ConverterTrainV1Config:
 
     def __sis_state__(self) -> dict:
         """Hashed state: fields added later are left out at their default (job ids stay stable)."""
-        return _state_without_later_defaults(self, {"targets": "collaborative", "residue_swing": 1.0})
+        return hash_state(self, {"targets": "collaborative", "residue_swing": 1.0})
