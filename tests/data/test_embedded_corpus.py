@@ -123,3 +123,12 @@ def test_synthesis_errors_name_the_utterance(tmp_path):
         synthesize(SynthesisRequest("u8", "hello", SpeakerV1("y", "festival", "no_such_voice"),
                                     str(tmp_path / "y.wav")))
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_a_missing_synthesis_program_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no espeak-ng, no sox
+    req = SynthesisRequest("u9", "hello there", SpeakerV1("x", "espeak", "en-us+m3", 170, 50), str(tmp_path / "x.wav"))
+    missing = r"utterance 'u9'.*espeak-ng is not installed \(Debian package 'espeak-ng'"
+    with pytest.raises(SynthesisError, match=missing):
+        synthesize(req)
+    assert not (tmp_path / "x.wav").exists()

@@ -89,10 +89,23 @@ class SynthesisRequest:
     seed: int = 0
 
 
+#: the Debian package of each external program (``setup.sh`` installs them)
+_PACKAGES = {"espeak-ng": "espeak-ng", "text2wave": "festival", "sox": "sox"}
+
+
+def _run(cmd, **kwargs) -> subprocess.CompletedProcess:
+    """``subprocess.run``; a program that is not installed is a :class:`SynthesisError` naming it."""
+    try:
+        return subprocess.run(cmd, **kwargs)
+    except FileNotFoundError:
+        pkg = _PACKAGES.get(cmd[0], cmd[0])
+        raise SynthesisError(f"{cmd[0]} is not installed (Debian package {pkg!r}; ./setup.sh installs it)") from None
+
+
 @functools.lru_cache(maxsize=None)
 def espeak_english_accents() -> Tuple[str, ...]:
     """espeak-ng's built-in English voices (not MBROLA ones, which need extra data files)."""
-    out = subprocess.run(["espeak-ng", "--voices=en"], capture_output=True, text=True, check=True).stdout
+    out = _run(["espeak-ng", "--voices=en"], capture_output=True, text=True, check=True).stdout
     accents = []
     for line in out.splitlines()[1:]:
         cols = line.split()
@@ -104,7 +117,7 @@ def espeak_english_accents() -> Tuple[str, ...]:
 @functools.lru_cache(maxsize=None)
 def espeak_variants() -> Tuple[str, ...]:
     """Names usable after ``+`` in an espeak voice (file names under ``voices/!v``)."""
-    out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=True).stdout
+    out = _run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=True).stdout
     names = []
     for line in out.splitlines()[1:]:
         cols = line.split()
@@ -153,7 +166,10 @@ def _render(req: SynthesisRequest, sample_rate: int) -> np.ndarray:
             raise SynthesisError(f"utterance {req.utt_id!r}: {e}") from None
         shown = " ".join(cmd[:-1] if stdin_text is None else cmd)
         where = f"utterance {req.utt_id!r} (speaker {req.speaker.id!r}, command {shown!r})"
-        eng = subprocess.run(cmd, input=stdin_text, capture_output=True, text=True)
+        try:
+            eng = _run(cmd, input=stdin_text, capture_output=True, text=True)
+        except SynthesisError as e:
+            raise SynthesisError(f"{where}: {e}") from None
         err = (eng.stderr or "").strip()
         if eng.returncode != 0 or err.startswith("Error") or not os.path.exists(raw_wav):
             raise SynthesisError(f"{where}: {cmd[0]} failed (rc={eng.returncode}): {err[-500:]}")
@@ -161,7 +177,10 @@ def _render(req: SynthesisRequest, sample_rate: int) -> np.ndarray:
                "-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(sample_rate), "-"]
         if abs(req.speed - 1.0) > 1e-6:
             sox += ["speed", f"{req.speed:.4f}"]
-        sx = subprocess.run(sox, capture_output=True)
+        try:
+            sx = _run(sox, capture_output=True)
+        except SynthesisError as e:
+            raise SynthesisError(f"{where}: {e}") from None
     if sx.returncode != 0:
         raise SynthesisError(f"{where}: sox failed (rc={sx.returncode}): {sx.stderr.decode(errors='replace')[-500:]}")
     audio = np.frombuffer(sx.stdout, dtype=np.float32)
