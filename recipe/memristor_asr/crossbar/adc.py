@@ -17,8 +17,8 @@ Interface of a built converter (what the crossbar layer calls): ``input_scale`` 
 ampere), ``output_step`` (full-scale pairs per code), ``max_code``, ``clip_value``,
 ``correction_factor``, ``quantize_scaled_(v, per_tile=False)`` (in place on
 ``v = I * input_scale``, returns the clipped count, per row tile with ``per_tile``) and
-``__call__(current) -> (values in full-scale pairs, clipped)``. The layer folds ``input_scale``
-into its DAC level tables and multiplies by ``output_step`` once after summing planes and
+``__call__(current) -> (values in full-scale pairs, clipped)`` (:class:`ColumnConverter`). The
+layer folds ``input_scale`` into its DAC level tables and multiplies by ``output_step`` once after summing planes and
 tiles; by linearity that equals calling the converter on every column current.
 """
 from dataclasses import dataclass
@@ -26,7 +26,8 @@ from typing import Any, Optional, Tuple, Union
 
 import torch
 
-__all__ = ["UniformAdcConfigV1", "TableAdcConfigV1", "AdcConfig", "ADC_CONFIG_TYPES", "UniformAdcV1", "AdcConfigError"]
+__all__ = ["UniformAdcConfigV1", "TableAdcConfigV1", "AdcConfig", "ADC_CONFIG_TYPES", "ColumnConverter", "UniformAdcV1",
+           "AdcConfigError"]
 
 
 class AdcConfigError(ValueError):
@@ -106,7 +107,24 @@ ADC_CONFIG_TYPES = (UniformAdcConfigV1, TableAdcConfigV1)
 AdcConfig = Union[UniformAdcConfigV1, TableAdcConfigV1]
 
 
-class UniformAdcV1:
+class ColumnConverter:
+    """What every built converter shares: reading column currents through ``quantize_scaled_``
+    (subclasses set ``input_scale`` and ``output_step`` and implement ``quantize_scaled_``)."""
+
+    input_scale: float
+    output_step: float
+
+    def quantize_scaled_(self, v: torch.Tensor, per_tile: bool = False) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __call__(self, current: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """:param current: column currents [A] :return: (values in full-scale pairs, clipped count)"""
+        v = current * self.input_scale
+        clipped = self.quantize_scaled_(v)
+        return v.mul_(self.output_step), clipped
+
+
+class UniformAdcV1(ColumnConverter):
     """Uniform ADC with ``precision_bits`` p and ``range_bits`` r: ``v = I * c`` is rounded to
     steps of ``2^-p`` and clipped to ``+-2^(r-1)`` (levels ``-2^(p+r-1) ... 2^(p+r-1)``, as
     SynaptogenML's ``fake_quantize`` ADC). An output is *clipped* when its rounded value lies
@@ -153,12 +171,6 @@ class UniformAdcV1:
         clipped = torch.count_nonzero(v > self.max_code, dim=dims) + torch.count_nonzero(v < -self.max_code, dim=dims)
         v.clamp_(-self.max_code, self.max_code)
         return clipped
-
-    def __call__(self, current: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """:param current: column currents [A] :return: (values in full-scale pairs, clipped count)"""
-        v = current * self.input_scale
-        clipped = self.quantize_scaled_(v)
-        return v.mul_(self.output_step), clipped
 
     def __repr__(self) -> str:
         return f"UniformAdcV1(p={self.precision_bits}, r={self.range_bits}, c={self.correction_factor:g})"

@@ -57,9 +57,9 @@ class CrossbarLinearV1(torch.nn.Module):
         name: qualified module name (errors, seeds, diagnostics)
         cfg: the layer's resolved :class:`CrossbarConfigV2` (no per-layer overrides)
         significance: [P] plane weights 2^(P-1) ... 1
-        n_clipped, n_adc_outputs: ADC outputs clipped / converted since the last reset
-        tile_clipped, tile_outputs: the same per row tile (a partial last tile has smaller column
-            sums and clips less: the papers' 384-wide layers have only full tiles)
+        tile_clipped, tile_outputs: ADC outputs clipped / converted per row tile since the last
+            reset (a partial last tile has smaller column sums and clips less: the papers'
+            384-wide layers have only full tiles); ``n_clipped`` / ``n_adc_outputs`` are their sums
         pre_adc_histogram: a :class:`~memristor_asr.crossbar.diagnostics.PreAdcHistogram` or None
     """
 
@@ -87,8 +87,6 @@ class CrossbarLinearV1(torch.nn.Module):
         self._gen: Optional[torch.Generator] = None
         self._calls = 0  # forward calls since the last seed_read_noise: keys the fused path's noise
         self._tables: Dict[torch.device, tuple] = {}
-        self.n_clipped = 0
-        self.n_adc_outputs = 0
         self.tile_clipped = [0] * n_tiles
         self.tile_outputs = [0] * n_tiles
         self._clipped_acc: Optional[torch.Tensor] = None  # [row tiles], summed lazily (no device sync)
@@ -157,8 +155,16 @@ class CrossbarLinearV1(torch.nn.Module):
         return self._gen
 
     # ------------------------------------------------------------------------------ statistics
+    @property
+    def n_clipped(self) -> int:
+        return sum(self.tile_clipped)
+
+    @property
+    def n_adc_outputs(self) -> int:
+        return sum(self.tile_outputs)
+
     def reset_statistics(self) -> None:
-        self.n_clipped, self.n_adc_outputs, self._clipped_acc = 0, 0, None
+        self._clipped_acc = None
         self.tile_clipped = [0] * len(self.tile_row_counts)
         self.tile_outputs = [0] * len(self.tile_row_counts)
         if self.pre_adc_histogram is not None:
@@ -172,7 +178,6 @@ class CrossbarLinearV1(torch.nn.Module):
         if self._clipped_acc is not None:
             for j, c in enumerate(self._clipped_acc.tolist()):
                 self.tile_clipped[j] += int(c)
-                self.n_clipped += int(c)
             self._clipped_acc = None
 
         def frac(c, o):
@@ -279,7 +284,6 @@ class CrossbarLinearV1(torch.nn.Module):
         kept = []
         v = torch.empty(n, cols)
         var = torch.empty(n, cols) if noisy else None
-        clipped = 0
         row0 = 0
         for j, rows in enumerate(self.tile_row_counts):
             sl = slice(row0, row0 + rows)
@@ -292,15 +296,12 @@ class CrossbarLinearV1(torch.nn.Module):
             c = fused_adc.adc_accumulate(v.numpy(), None if var is None else var.numpy(), y.numpy(), sig,
                                          self.out_features, key, self.adc.precision_bits is not None,
                                          self.adc.max_code, write_back=sampled is not None)
-            clipped += c
             self.tile_clipped[j] += int(c)
             self.tile_outputs[j] += n * cols
             if sampled is not None:
                 kept.append(v[sampled].clone())
         if sampled is not None and kept:
             hist.add(torch.stack(kept), scale=self.adc.output_step)
-        self.n_adc_outputs += len(self.tile_row_counts) * n * cols
-        self.n_clipped += clipped
         y.mul_(self.adc.output_step * self.output_factor)
         return y if self.bias is None else y.add_(self.bias)
 
@@ -309,7 +310,6 @@ class CrossbarLinearV1(torch.nn.Module):
         if self.pre_adc_histogram is not None:
             self.pre_adc_histogram.update(v, scale=self.adc.output_step)
         clipped = self.adc.quantize_scaled_(v, per_tile=True)  # [row tiles]
-        self.n_adc_outputs += v.numel()
         for j in range(v.shape[0]):
             self.tile_outputs[j] += v[j].numel()
         self._clipped_acc = clipped if self._clipped_acc is None else self._clipped_acc + clipped

@@ -22,6 +22,7 @@ room, TCP on a free 127.0.0.1 port, an accounting user created by ``--init-file`
 on it (``slurmdbd.conf`` next to ``slurm.conf``, mode 600); the cluster is registered with
 ``sacctmgr`` before ``slurmctld`` starts. This adds about 2-6 s to the start-up.
 """
+import contextlib
 import getpass
 import os
 import shutil
@@ -271,6 +272,22 @@ StorageLoc={_DB_NAME}
     def run(self, *cmd: str, check: bool = True) -> subprocess.CompletedProcess:
         """A SLURM client command against this cluster."""
         return subprocess.run(list(cmd), capture_output=True, text=True, check=check, env={**os.environ, **self.env})
+
+    @contextlib.contextmanager
+    def in_environment(self):
+        """This process's environment points at the cluster (``self.env``) while the block runs;
+        the cluster is stopped and the environment restored afterwards."""
+        old = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        try:
+            yield self
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            self.stop()
 
     def stop(self) -> None:
         if self.root is None:

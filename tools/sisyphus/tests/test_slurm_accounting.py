@@ -88,17 +88,8 @@ def acct_cluster():
     cluster = LocalSlurmCluster(cpus=2, mem_mb=4096, accounting=True, memory_limits=limits).start()
     print(f"\nSLURM cluster with accounting up in {cluster.startup_seconds:.1f} s "
           f"(memory limits: {cluster.memory_limits})")
-    old = {k: os.environ.get(k) for k in cluster.env}
-    os.environ.update(cluster.env)
-    try:
+    with cluster.in_environment():
         yield cluster
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        cluster.stop()
 
 
 def _setup(tmp_path, outputs: str):

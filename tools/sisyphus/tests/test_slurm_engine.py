@@ -179,17 +179,8 @@ def slurm_cluster():
     if reason:
         pytest.skip(reason)
     cluster = LocalSlurmCluster(cpus=2, mem_mb=4096).start()
-    old = {k: os.environ.get(k) for k in cluster.env}
-    os.environ.update(cluster.env)
-    try:
+    with cluster.in_environment():
         yield cluster
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        cluster.stop()
 
 
 def _wait_for(cond, proc, what, timeout=120):

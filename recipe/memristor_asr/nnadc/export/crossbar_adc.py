@@ -13,10 +13,10 @@ physical ADC (row tile x column) is one Monte-Carlo instance of the table,
 ``(tile * n_columns + column + instance_offset) % M``. A log-law table decodes codes through the
 inverse law, so the layer still receives linear values.
 """
-from typing import Tuple
-
 import numpy as np
 import torch
+
+from memristor_asr.crossbar.adc import ColumnConverter
 
 from ..design.conversion_law import input_from_fraction
 from .transfer_table import load_transfer_table
@@ -24,7 +24,7 @@ from .transfer_table import load_transfer_table
 __all__ = ["NnadcTableAdcV1"]
 
 
-class NnadcTableAdcV1:
+class NnadcTableAdcV1(ColumnConverter):
     """Column ADC backed by an NNADC transfer table.
 
     :param table_path: ``.npz`` from :func:`memristor_asr.nnadc.save_transfer_table`
@@ -79,11 +79,6 @@ class NnadcTableAdcV1:
         code = self.codes[inst, idx]
         v.copy_(self.code_values.to(v.device)[code])
         return clipped
-
-    def __call__(self, current: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        v = current * self.input_scale
-        clipped = self.quantize_scaled_(v)
-        return v.mul_(self.output_step), clipped
 
     def __repr__(self) -> str:
         return (f"NnadcTableAdcV1(n_bits={self.n_bits}, {self.transfer}, r={self.range_bits}, "
