@@ -78,6 +78,10 @@ class ExperimentSettings:
             instances) used as every column's ADC in one study entry; None: no such entry
         study_nnadc_range_bits: input range of that NNADC, +-2^(r-1) full-scale pairs
         device_statistics: also run the single-pair statistics and correction-factor jobs
+        no_lm_condition: also search the log-probs of Table 3 at 8+8 and of the range claims' study
+            entries (reference regime, and their digital counterparts) without the 4-gram LM
+            (lexicon-constrained, word score tuned on dev over ``no_lm_word_scores``): a harder test
+            condition in which the LM cannot repair what the hardware damages (issue #19, item 5)
         search: decoding settings (LM weight and word score are tuned on dev per model)
     """
 
@@ -111,6 +115,8 @@ class ExperimentSettings:
     study_nnadc: Optional[NnadcSettings] = None
     study_nnadc_range_bits: int = 4
     device_statistics: bool = True
+    no_lm_condition: bool = False
+    no_lm_word_scores: Tuple[float, ...] = (-2.0, -1.0, 0.0, 1.0, 2.0)
     search: SearchConfigV1 = field(default_factory=lambda: SearchConfigV1(beam_size=50))
     lm_weights: Tuple[float, ...] = (1.0, 2.0, 3.0)
     word_scores: Tuple[float, ...] = (-1.0, 0.0, 1.0)
@@ -135,7 +141,7 @@ def seed_study_settings() -> ExperimentSettings:
         other_regime_adcs=None, other_regime_nopos_adcs=None, other_regime_pos_adcs=None,
         study_adcs=((2, 6), (3, 5), (4, 4), (4, 8), (8, 8), (6, 6), (8, 4)),
         study_nopos_adcs=((2, 6), (3, 5), (4, 4), (4, 8), (8, 8), (6, 6), (8, 4)),
-        study_pos_adcs=((0, 8), (1, 7), (2, 6), (3, 5), (4, 8)))
+        study_pos_adcs=((0, 8), (1, 7), (2, 6), (3, 5), (4, 8)), no_lm_condition=True)
 
 
 #: training recipes of QAT models (``ExperimentSettings.qat_recipe`` / ``study_recipe``)
@@ -202,26 +208,36 @@ class Draws:
     wers: List[tk.Variable]
     reports: List[tk.Path]
     clipping: List[tk.Path] = field(default_factory=list)
+    logprobs: List[tk.Path] = field(default_factory=list)
 
     def aggregate(self) -> tk.Variable:
         return AggregateWerJob(self.wers).out_values
 
 
 class Recognizer:
-    """Log-probs -> words -> WER, with LM weight and word score tuned once per model on dev."""
+    """Log-probs -> words -> WER, with LM weight and word score tuned once per model on dev.
+    ``use_lm=False`` searches the lexicon without the 4-gram (the no-LM condition)."""
 
-    def __init__(self, data: Data, s: ExperimentSettings):
-        self.data, self.s = data, s
+    def __init__(self, data: Data, s: ExperimentSettings, use_lm: bool = True):
+        self.data, self.s, self.use_lm = data, s, use_lm
 
     def tune(self, dev_logprobs: tk.Path) -> TuneLmScaleJob:
+        if not self.use_lm:
+            return TuneLmScaleJob(dev_logprobs, self.data.stm["dev"], self.s.search, self.data.lexicon, None,
+                                  lm_weights=[0.0], word_scores=list(self.s.no_lm_word_scores))
         return TuneLmScaleJob(dev_logprobs, self.data.stm["dev"], self.s.search, self.data.lexicon, self.data.lm,
                               lm_weights=list(self.s.lm_weights), word_scores=list(self.s.word_scores))
 
     def score(self, logprobs: tk.Path, tuned: TuneLmScaleJob, split: str = "test") -> ScliteScoringJob:
-        rec = RecognizeCtcJob(logprobs, self.s.search, lexicon=self.data.lexicon, lm=self.data.lm,
-                              tokens=self.data.tokens, lm_weight=tuned.out_lm_weight, word_score=tuned.out_word_score,
-                              num_workers=1)
+        rec = RecognizeCtcJob(logprobs, self.s.search, lexicon=self.data.lexicon,
+                              lm=self.data.lm if self.use_lm else None, tokens=self.data.tokens,
+                              lm_weight=tuned.out_lm_weight, word_score=tuned.out_word_score, num_workers=1)
         return ScliteScoringJob(self.data.stm[split], rec.out_ctm, hyp_text=rec.out_text)
+
+    def draws(self, logprobs: Sequence[tk.Path], tuned: TuneLmScaleJob) -> Draws:
+        """Every log-prob file (one per draw) scored with one tuning."""
+        scored = [self.score(lp, tuned) for lp in logprobs]
+        return Draws([sc.out_wer for sc in scored], [sc.out_report_dir for sc in scored], logprobs=list(logprobs))
 
     def wer(self, logprobs: tk.Path, tuned: TuneLmScaleJob, split: str = "test") -> tk.Variable:
         return self.score(logprobs, tuned, split).out_wer
@@ -238,6 +254,7 @@ def memristor_draws(checkpoint: tk.Path, data: Data, rec: Recognizer, tuned: Tun
         out.wers.append(sc.out_wer)
         out.reports.append(sc.out_report_dir)
         out.clipping.append(sim.out_clipping)
+        out.logprobs.append(sim.out_logprobs)
     return out
 
 
@@ -306,8 +323,9 @@ def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
 
     def digital(ckpt: tk.Path) -> Tuple[Draws, TuneLmScaleJob]:
         tuned = rec.tune(ComputeCtcLogProbsJob(ckpt, data.manifests["dev"]).out_logprobs)
-        sc = rec.score(ComputeCtcLogProbsJob(ckpt, data.manifests["test"]).out_logprobs, tuned)
-        return Draws([sc.out_wer], [sc.out_report_dir]), tuned
+        test_lp = ComputeCtcLogProbsJob(ckpt, data.manifests["test"]).out_logprobs
+        sc = rec.score(test_lp, tuned)
+        return Draws([sc.out_wer], [sc.out_report_dir], logprobs=[test_lp]), tuned
 
     # Table 2: float, PTQ and QAT, digital
     float_ckpt = train_model(data, s, None)
@@ -372,6 +390,10 @@ def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
                      "note": "NNADC as every column's ADC; adc = the uniform split with the same grid"})
         clipping[f"rel-pos {label}"] = d.clipping[0]
 
+    if s.no_lm_condition:
+        res.no_lm = no_lm_results(res, s, data, qat, study)
+        rows.extend(no_lm_rows(res.no_lm, s))
+
     report = WerReportJob(rows, clipping=clipping, title="Memristor ASR (embedded corpus)")
     report.add_alias(f"{prefix}/report")
     for name in ("table_md", "table_csv", "plot_bits", "plot_adc", "plot_clipping", "summary"):
@@ -389,6 +411,45 @@ def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
         tk.register_output(f"{prefix}/device/cell_statistics.json", cells.out_json)
         tk.register_output(f"{prefix}/device/correction_factor.json", EstimateCorrectionFactorJob().out_report)
     return report
+
+
+def no_lm_results(res: Results, s: ExperimentSettings, data: Data, qat: Dict[float, tk.Path],
+                  study: Dict[str, tuple]) -> Results:
+    """The same log-probs (Table 3 at 8+8, the range claims' study entries, reference regime, and
+    their digital counterparts) searched without the LM, each model's word score tuned on dev."""
+    rec = Recognizer(data, s, use_lm=False)
+    ref, out = s.regimes[0], Results()
+    for bits in (b for b in s.memristor_bits if ("QAT", b) in res.digital):
+        tuned = rec.tune(ComputeCtcLogProbsJob(qat[bits], data.manifests["dev"]).out_logprobs)
+        out.digital["QAT", bits] = rec.draws(res.digital["QAT", bits].logprobs, tuned)
+        if (ref, bits, (8, 8)) in res.table3:
+            out.table3[ref, bits, (8, 8)] = rec.draws(res.table3[ref, bits, (8, 8)].logprobs, tuned)
+    ckpt, _ = study["rel"]
+    tuned = rec.tune(ComputeCtcLogProbsJob(ckpt, data.manifests["dev"]).out_logprobs)
+    key = ("study rel-pos", s.study_bits)
+    out.digital[key] = rec.draws(res.digital[key].logprobs, tuned)
+    for a, pos_adc in (((4, 4), None), ((4, 8), None), ((4, 4), (4, 8))):
+        d = res.study.get((ref, "rel", a, pos_adc))
+        if d is not None:
+            out.study[ref, "rel", a, pos_adc] = rec.draws(d.logprobs, tuned)
+    return out
+
+
+def no_lm_rows(nl: Results, s: ExperimentSettings) -> List[dict]:
+    """WER-table rows of the no-LM condition."""
+    rows = []
+    for (system, bits), d in nl.digital.items():
+        rows.append({"system": f"{'QAT rel-pos (study)' if system.startswith('study') else system}, no LM",
+                     "bits": float(bits), "adc": None, "wer": d.wers[0], "note": "no LM"})
+    for (regime, bits, a), d in nl.table3.items():
+        rows.append({"system": f"memristor{_regime_tag(regime)}, no LM", "bits": float(bits), "adc": a,
+                     "wer": d.aggregate(), "note": "no LM"})
+    for (regime, pos, a, pos_adc), d in nl.study.items():
+        what = f"memristor {pos}-pos, pos-proj ADC" if pos_adc else f"memristor {pos}-pos"
+        rows.append({"system": f"{what}{_regime_tag(regime)}, no LM", "bits": float(s.study_bits),
+                     "adc": pos_adc or a, "wer": d.aggregate(),
+                     "note": "no LM" + (", rest at 4+4" if pos_adc else ", study")})
+    return rows
 
 
 def py():

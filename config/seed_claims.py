@@ -21,12 +21,14 @@ class Results:
         table3: ``(regime, bits, (p, r))`` -> draws
         study: ``(regime, pos_enc, (p, r), pos_adc or None)`` -> draws
         nnadc: the NNADC study entry, or None
+        no_lm: the same kinds of results searched without the LM (a subset), or None
     """
 
     digital: Dict[Tuple[str, Any], Any] = field(default_factory=dict)
     table3: Dict[Tuple[str, float, Tuple[int, int]], Any] = field(default_factory=dict)
     study: Dict[Tuple[str, str, Tuple[int, int], Optional[Tuple[int, int]]], Any] = field(default_factory=dict)
     nnadc: Any = None
+    no_lm: Optional["Results"] = None
 
 
 def _adc(a) -> str:
@@ -105,6 +107,27 @@ def seed_claims(res: Results, s) -> List[Dict[str, Any]]:
         cmp(f"H-shift-pos-{regime}", hilmes,
             "moving bits from precision to range for the pos-enc projection only (2+6) helps at no extra bits",
             "improvement", "better", g("rel", (4, 4), (2, 6)), base, "pos-proj 2+6", "rel-pos 4+4", regime)
+
+    # --- the no-LM condition: the memristor degradation and the range effect with the 4-gram removed
+    nl = res.no_lm
+    if nl is not None:
+        ref = s.regimes[0]
+        tag = f"{ref}, no LM"
+        for bits, seed in ((3, "+11 % rel (with LM)"), (8, "+14 % rel (with LM)")):
+            cmp(f"T3-mem{bits}-{ref}-nolm", "Rossenbach et al., Table 3",
+                f"{bits}-bit QAT model on memristors (ADC 8+8) is worse than digital, searched without the LM",
+                seed, "worse", nl.table3.get((ref, bits, (8, 8))), nl.digital.get(("QAT", bits)),
+                f"memristor {bits}-bit 8+8, no LM", f"QAT {bits}-bit digital, no LM", tag)
+        base = nl.study.get((ref, "rel", (4, 4), None))
+        cmp(f"H-range-global-{ref}-nolm", hilmes, "more range bits (global 4+8) recover from 4+4, without the LM",
+            "15.9 % -> 14.1 % (with LM)", "better", nl.study.get((ref, "rel", (4, 8), None)), base,
+            "rel-pos 4+8, no LM", "rel-pos 4+4, no LM", tag)
+        cmp(f"H-range-pos-{ref}-nolm", hilmes,
+            "more range bits for the pos-enc projection only (4+8) recover, without the LM",
+            "15.9 % -> 14.1 % (with LM)", "better", nl.study.get((ref, "rel", (4, 4), (4, 8))), base,
+            "pos-proj 4+8, no LM", "rel-pos 4+4, no LM", tag)
+        cmp(f"C-study-4+4-vs-digital-{ref}-nolm", "this study", "rel-pos 4+4 on memristors vs digital, without the LM",
+            "-", "compare", base, nl.digital.get(("study rel-pos", sb)), "rel-pos 4+4, no LM", "digital, no LM", tag)
 
     # --- plain comparisons: every ADC split against 4+4, regime against regime
     for (regime, pos, a, pos_adc), d in res.study.items():

@@ -23,10 +23,11 @@ NNADC = NnadcSettings(designs={{"pl3": PipelinedAdcV1Config(stages=(STAGE, STAGE
 
 SETTINGS = ExperimentSettings(
     corpus_preset="miniature", train_config=TrainConfigV1(num_epochs=2, max_batch_seconds=20.0),
-    qat_bits=(3,), memristor_bits=(3,), table3_adcs=((4, 4),), num_draws=2, study_bits=3,
+    qat_bits=(3,), memristor_bits=(3,), table3_adcs=((4, 4), (8, 8)), num_draws=2, study_bits=3,
     study_adcs=((8, 8),), study_nopos_adcs=((8, 8),), study_pos_adcs=((2, 6),), study_draws=1, study_nnadc=NNADC,
     study_nnadc_range_bits=2,
-    search=SearchConfigV1(beam_size=8), lm_weights=(1.0,), word_scores=(0.0,))
+    search=SearchConfigV1(beam_size=8), lm_weights=(1.0,), word_scores=(0.0,), no_lm_condition=True,
+    no_lm_word_scores=(0.0,))
 
 def py():
     build_experiment(SETTINGS, extra_study_adcs={extra})
@@ -65,6 +66,9 @@ def test_default_graph_on_miniature_corpus_and_rerun_with_new_adc_split(tmp_path
     assert "memristor [synaptogenml]" in table
     claims = (setup / "output" / "memristor_adc" / "seed_claims.md").read_text()
     assert "T2-ptq3" in claims and any(v in claims for v in ("reproduced", "opposite", "not significant"))
+    # the no-LM condition: the same log-probs searched without the 4-gram, and its Table 3 claim
+    assert "memristor, no LM" in table and "QAT, no LM" in table
+    assert "T3-mem3-physical-nolm" in claims
     comparisons = (setup / "output" / "memristor_adc" / "comparisons.md").read_text()
     assert "significant" in comparisons or "within noise" in comparisons
     assert (setup / "output" / "memristor_adc" / "device" / "correction_factor.json").exists()
