@@ -28,6 +28,8 @@ __all__ = [
     "write_normalization_stats",
     "read_normalization_stats",
     "normalize_features",
+    "CACHE_DTYPES",
+    "log_mel_feature_cache",
 ]
 
 
@@ -143,6 +145,30 @@ def compute_normalization_stats(utterances: Sequence[Utterance], cfg: LogMelFeat
         raise ValueError("compute_normalization_stats: non-finite mean or zero variance in some bin")
     return {"mean": mean.tolist(), "std": std.tolist(), "num_frames": int(n), "num_utterances": len(utts),
             "config": cfg.as_dict()}
+
+
+#: storage types of :func:`log_mel_feature_cache` (float16 halves the size)
+CACHE_DTYPES = ("float16", "float32")
+
+
+def log_mel_feature_cache(utterances: Sequence[Utterance], cfg: LogMelFeatureConfig = LogMelFeatureConfig(),
+                          dtype: str = "float16", sink=None) -> dict:
+    """Features of every utterance, for repeated experiments on the same data without re-extraction.
+
+    :param dtype: storage type, one of :data:`CACHE_DTYPES`
+    :param sink: receives the progress lines (rate, ETA)
+    :return: ``{"config": cfg.as_dict(), "features": {utterance id: Tensor [T, F]}}`` (``torch.save``-able)
+    """
+    if dtype not in CACHE_DTYPES:
+        raise ValueError(f"log_mel_feature_cache: dtype must be one of {CACHE_DTYPES}, got {dtype!r}")
+    utts = list(utterances)
+    progress = ProgressLog(len(utts), "feature cache", sink=sink)
+    feats = {}
+    for u in utts:
+        audio = load_audio(u.audio, cfg.sample_rate, where=f"utterance {u.id!r}")
+        feats[u.id] = extract_log_mel(audio, cfg).to(getattr(torch, dtype))  # [T, F]
+        progress.step()
+    return {"config": cfg.as_dict(), "features": feats}
 
 
 def write_normalization_stats(path: str, stats: dict) -> None:

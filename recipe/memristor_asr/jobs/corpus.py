@@ -205,31 +205,15 @@ class CorpusStatisticsJob(Job):
         from memristor_asr.data.lexicon import read_lexicon
         from memristor_asr.data.lm import ArpaLm
         from memristor_asr.data.manifest import read_manifest
-        from memristor_asr.data.stats import corpus_statistics, oov_statistics
+        from memristor_asr.data.stats import split_statistics, split_statistics_table
         from memristor_asr.util.atomic import atomic_write
 
         lex = set(read_lexicon(self.lexicon.get_path())) if self.lexicon is not None else None
         lm = ArpaLm(self.lm.get_path()) if self.lm is not None else None
-        out = {}
-        for name, path in sorted(self.manifests.items()):
-            utts = read_manifest(path.get_path())
-            st = corpus_statistics(utts)
-            if lex is not None:
-                st["lexicon_oov"] = oov_statistics((u.orth for u in utts), lex)
-            if lm is not None:
-                st["lm"] = lm.perplexity(u.orth for u in utts)
-            out[name] = st
-        write_json(self.out_stats.get_path(), out)
-        cols = ["split", "utts", "hours", "speakers", "words", "vocab", "OOV %", "LM ppl"]
-        rows = []
-        for name, st in out.items():
-            rows.append([name, st["utterances"], f"{st['hours']:.3f}", st["speakers"], st["running_words"],
-                         st["vocabulary"],
-                         f"{100 * st['lexicon_oov']['oov_rate']:.2f}" if "lexicon_oov" in st else "-",
-                         f"{st['lm']['perplexity']:.1f}" if "lm" in st else "-"])
-        widths = [max(len(str(r[i])) for r in rows + [cols]) for i in range(len(cols))]
+        splits = {name: read_manifest(path.get_path()) for name, path in sorted(self.manifests.items())}
+        stats = split_statistics(splits, lex, lm)
+        write_json(self.out_stats.get_path(), stats)
+        table = split_statistics_table(stats)
         with atomic_write(self.out_report.get_path()) as f:
-            for r in [cols] + rows:
-                f.write("  ".join(str(v).rjust(w) for v, w in zip(r, widths)) + "\n")
-        with open(self.out_report.get_path(), encoding="utf-8") as f:
-            sys.stdout.write(f.read())
+            f.write(table)
+        sys.stdout.write(table)

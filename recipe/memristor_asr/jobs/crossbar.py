@@ -22,7 +22,7 @@ from typing import Optional, Sequence, Tuple
 
 from sisyphus import Job, Task, tk
 
-from memristor_asr.jobs.common import ResourceArgsJob, log_to_stdout, write_json
+from memristor_asr.jobs.common import ResourceArgsJob, prepare_task, write_json
 from memristor_asr.crossbar.config import CrossbarConfigV1, CrossbarConfigV2, Hardware
 
 #: the pre-ADC histogram bins every 8th frame (binning all of them took ~40 % of a draw's time);
@@ -145,8 +145,6 @@ class SimulateCrossbarLogProbsJob(ResourceArgsJob):
         yield Task("run", rqmt=self.rqmt)
 
     def run(self):
-        import torch
-
         from memristor_asr.crossbar import (
             clipping_report, enable_pre_adc_histograms, load_crossbar_model, plot_pre_adc_histograms,
             pre_adc_histograms, seed_read_noise,
@@ -155,10 +153,7 @@ class SimulateCrossbarLogProbsJob(ResourceArgsJob):
         from memristor_asr.decoding.logprobs import save_logprobs
         from memristor_asr.training.logprobs import compute_logprobs
 
-        log_to_stdout()
-        if self.rqmt["cpu"]:
-            torch.set_num_threads(int(self.rqmt["cpu"]))
-        device = "cuda" if self.rqmt["gpu"] and torch.cuda.is_available() else "cpu"
+        device = prepare_task(self.rqmt["cpu"], self.rqmt["gpu"])
         cfg = self.hardware
         utterances = read_manifest(self.manifest.get_path())
         model, _ = load_crossbar_model(self.checkpoint.get_path(), cfg, self.seed, device=device)

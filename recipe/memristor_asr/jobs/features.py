@@ -14,15 +14,12 @@ from typing import Optional
 
 from sisyphus import Job, Task, tk
 
-from memristor_asr.data.features import LogMelFeatureConfig
+from memristor_asr.data.features import CACHE_DTYPES, LogMelFeatureConfig
+from memristor_asr.jobs.common import prepare_task
 
-
-def _single_thread():
-    # one intra-op thread: on a shared 2-core machine torch's default thread pool made
-    # extraction about 50x slower than one thread (measured)
-    import torch
-
-    torch.set_num_threads(1)
+#: one core, one intra-op thread: on a shared 2-core machine torch's default thread pool made
+#: extraction about 50x slower than one thread (measured)
+_RQMT_CPU = 1
 
 
 class ComputeFeatureStatsJob(Job):
@@ -41,13 +38,13 @@ class ComputeFeatureStatsJob(Job):
         self.out_stats = self.output_path("feature_stats.json")
 
     def tasks(self):
-        yield Task("run", rqmt={"cpu": 1, "mem": 2, "time": 1})
+        yield Task("run", rqmt={"cpu": _RQMT_CPU, "mem": 2, "time": 1})
 
     def run(self):
         from memristor_asr.data.features import compute_normalization_stats, write_normalization_stats
         from memristor_asr.data.manifest import read_manifest
 
-        _single_thread()
+        prepare_task(_RQMT_CPU)
         utts = read_manifest(self.manifest.get_path())
         stats = compute_normalization_stats(utts, self.config, self.max_utterances,
                                             sink=lambda line: print(line, flush=True))
@@ -64,31 +61,22 @@ class CacheLogMelFeaturesJob(Job):
     """
 
     def __init__(self, manifest: tk.Path, config: LogMelFeatureConfig = LogMelFeatureConfig(), dtype: str = "float16"):
+        if dtype not in CACHE_DTYPES:
+            raise ValueError(f"CacheLogMelFeaturesJob: dtype must be one of {CACHE_DTYPES}, got {dtype!r}")
         self.manifest = manifest
         self.config = config
         self.dtype = dtype
         self.out_features = self.output_path("features.pt")
 
     def tasks(self):
-        yield Task("run", rqmt={"cpu": 1, "mem": 4, "time": 1})
+        yield Task("run", rqmt={"cpu": _RQMT_CPU, "mem": 4, "time": 1})
 
     def run(self):
-        import torch
-
-        from memristor_asr.data.audio import load_audio
-        from memristor_asr.data.features import extract_log_mel
+        from memristor_asr.data.features import log_mel_feature_cache
         from memristor_asr.data.manifest import read_manifest
-        from memristor_asr.data.progress import ProgressLog
         from memristor_asr.util.atomic import atomic_save_torch
 
-        if self.dtype not in ("float16", "float32"):
-            raise ValueError(f"CacheLogMelFeaturesJob: dtype must be float16 or float32, got {self.dtype!r}")
-        _single_thread()
+        prepare_task(_RQMT_CPU)
         utts = read_manifest(self.manifest.get_path())
-        progress = ProgressLog(len(utts), "feature cache", sink=lambda line: print(line, flush=True))
-        feats = {}
-        for u in utts:
-            audio = load_audio(u.audio, self.config.sample_rate, where=f"utterance {u.id!r}")
-            feats[u.id] = extract_log_mel(audio, self.config).to(getattr(torch, self.dtype))  # [T, F]
-            progress.step()
-        atomic_save_torch({"config": self.config.as_dict(), "features": feats}, self.out_features.get_path())
+        cache = log_mel_feature_cache(utts, self.config, self.dtype, sink=lambda line: print(line, flush=True))
+        atomic_save_torch(cache, self.out_features.get_path())

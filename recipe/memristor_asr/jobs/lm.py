@@ -17,6 +17,8 @@ from typing import List, Optional, Sequence
 
 from sisyphus import Job, Task, tk
 
+from memristor_asr.jobs.common import write_json
+
 
 def _eval_sentences(manifests: Sequence[tk.Path]) -> set:
     from memristor_asr.data.manifest import read_manifest
@@ -37,8 +39,7 @@ def _write_text_and_check(job, lines: List[str], dropped: int, eval_sentences: s
     stats = {"lines": len(lines), "words": sum(len(line.split()) for line in lines),
              "vocabulary": len({w for line in lines for w in line.split()}),
              "excluded_eval_sentences": len(eval_sentences), "dropped_lines": dropped, **extra}
-    with atomic_write(job.out_stats.get_path()) as f:
-        json.dump(stats, f, indent=1)
+    write_json(job.out_stats.get_path(), stats)
     print(json.dumps(stats, indent=1))
 
 
@@ -127,7 +128,6 @@ class TrainKenLmJob(Job):
 
     def run(self):
         from memristor_asr.data.lm import ArpaLm, build_binary, kenlm_binary, train_arpa
-        from memristor_asr.util.atomic import atomic_write
 
         tmp = os.path.join(self.work_path(), "lmplz_tmp")
         train_arpa(self.text.get_path(), self.out_arpa.get_path(), self.order, self.memory, tmp,
@@ -136,8 +136,7 @@ class TrainKenLmJob(Job):
         lm = ArpaLm(self.out_arpa.get_path())
         stats = {"order": lm.order, "ngrams": lm.counts, "lmplz": kenlm_binary("lmplz"),
                  "discount_fallback": self.discount_fallback}
-        with atomic_write(self.out_stats.get_path()) as f:
-            json.dump(stats, f, indent=1)
+        write_json(self.out_stats.get_path(), stats)
         print(json.dumps(stats))
 
 
@@ -160,11 +159,9 @@ class ComputePerplexityJob(Job):
     def run(self):
         from memristor_asr.data.lm import ArpaLm
         from memristor_asr.data.manifest import read_manifest
-        from memristor_asr.util.atomic import atomic_write
 
         lm = ArpaLm(self.lm.get_path())
         stats = lm.perplexity(u.orth for u in read_manifest(self.manifest.get_path()))
-        with atomic_write(self.out_stats.get_path()) as f:
-            json.dump(stats, f, indent=1)
+        write_json(self.out_stats.get_path(), stats)
         self.out_perplexity.set(round(stats["perplexity"], 3))
         print(json.dumps(stats, indent=1))

@@ -34,6 +34,7 @@ from typing import Dict, Optional, Union
 from sisyphus import Job, Task, tk
 
 from memristor_asr.jobs.common import ResourceArgsJob, log_to_stdout, write_json
+from memristor_asr.jobs.common import set_torch_threads as _threads
 from memristor_asr.nnadc.design.config import PipelinedAdcV1Config, SubrangingAdcV1Config
 from memristor_asr.nnadc.evaluation.block_sweep import BlockSweepV1Config
 from memristor_asr.nnadc.evaluation.monte_carlo import EvalV1Config
@@ -42,12 +43,6 @@ from memristor_asr.nnadc.training.config import ConverterTrainV1Config
 
 
 
-
-
-def _threads(n: int) -> None:
-    import torch
-
-    torch.set_num_threads(max(1, int(n)))
 
 
 class TrainNnadcConverterJob(ResourceArgsJob):

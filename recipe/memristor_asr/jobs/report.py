@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 from sisyphus import Job, Task, tk
 
-from memristor_asr.jobs.common import resolve as _resolve
+from memristor_asr.jobs.common import resolve as _resolve, write_json
 
 
 class WerReportJob(Job):
@@ -73,6 +73,4 @@ class WerReportJob(Job):
         summary = {"rows": [{"system": r.system, "bits": r.bits, "adc": r.adc, "wers": r.wers, "note": r.note,
                              "mean": r.stats.mean, "std": r.stats.std, "min": r.stats.min, "max": r.stats.max}
                             for r in rows], "clipping": clipping}
-        with atomic_write(self.out_summary.get_path()) as f:
-            json.dump(summary, f, indent=1)
-            f.write("\n")
+        write_json(self.out_summary.get_path(), summary)

@@ -11,10 +11,11 @@ Thin wrappers over :mod:`memristor_asr.scoring`; the logic and its tests live th
 """
 __all__ = ["ScliteScoringJob", "AggregateWerJob"]
 
-import json
 from typing import Optional, Sequence, Union
 
 from sisyphus import Job, Task, tk
+
+from memristor_asr.jobs.common import write_json
 
 
 class ScliteScoringJob(Job):
@@ -53,7 +54,6 @@ class ScliteScoringJob(Job):
     def run(self):
         from memristor_asr.decoding.hypothesis import read_hypothesis_text
         from memristor_asr.scoring.sclite import run_sclite
-        from memristor_asr.util.atomic import atomic_write
 
         hyp_ids = list(read_hypothesis_text(self.hyp_text.get_path())) if self.hyp_text is not None else None
         res = run_sclite(self.ref.get_path(), self.hyp.get_path(), self.out_report_dir.get_path(),
@@ -61,9 +61,7 @@ class ScliteScoringJob(Job):
         summary = {"wer": res.wer, "errors": res.errors, "substitutions": res.substitutions,
                    "deletions": res.deletions, "insertions": res.insertions, "ref_words": res.ref_words,
                    "correct": res.correct, "sentences": res.sentences, "sentence_errors": res.sentence_errors}
-        with atomic_write(self.out_summary.get_path()) as f:
-            json.dump(summary, f, indent=1)
-            f.write("\n")
+        write_json(self.out_summary.get_path(), summary)
         print(f"WER {res.wer:.2f} % ({res.errors} errors: {res.substitutions} sub, {res.deletions} del, "
               f"{res.insertions} ins; {res.ref_words} reference words)", flush=True)
         self.out_wer.set(res.wer)
@@ -97,17 +95,13 @@ class AggregateWerJob(Job):
         yield Task("run", mini_task=True)
 
     def run(self):
-        from memristor_asr.scoring.aggregate import aggregate_wers
+        from memristor_asr.scoring.aggregate import aggregate_wers, wer_statistics_markdown
         from memristor_asr.util.atomic import atomic_write
 
         values = [float(w.get()) if isinstance(w, tk.Variable) else float(w) for w in self.wers]
         s = aggregate_wers(values, ddof=self.ddof)
         with atomic_write(self.out_table.get_path()) as f:
-            f.write(f"| draws | WER avg | std (ddof={s.ddof}) | min | max |\n|---|---|---|---|---|\n")
-            f.write(f"| {s.count} | {s.mean:.2f} | {s.std:.2f} | {s.min:.2f} | {s.max:.2f} |\n\n")
-            f.write("| draw | WER |\n|---|---|\n")
-            for i, v in enumerate(s.values):
-                f.write(f"| {i} | {v:.2f} |\n")
+            f.write(wer_statistics_markdown(s))
         self.out_mean.set(s.mean)
         self.out_std.set(s.std)
         self.out_min.set(s.min)

@@ -13,30 +13,14 @@ Thin wrappers over :mod:`memristor_asr.training`; all logic and its tests live t
 """
 __all__ = ["TrainQatConformerJob", "QuantizePtqJob", "ComputeCtcLogProbsJob"]
 
-import json
-import logging
 import os
 import shutil
-import sys
 from typing import Any, Dict, Optional
 
 from sisyphus import Task, tk
 
-from memristor_asr.jobs.common import ResourceArgsJob
+from memristor_asr.jobs.common import ResourceArgsJob, prepare_task, write_json
 from memristor_asr.quant.config import QuantConfigV1
-
-
-
-def _log_to(path: str) -> logging.Handler:
-    """Log memristor_asr messages to stdout (the task log) and to ``path`` (appending across resumes)."""
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    root = logging.getLogger("memristor_asr")
-    root.setLevel(logging.INFO)
-    root.propagate = False
-    for h in (logging.StreamHandler(sys.stdout), logging.FileHandler(path)):
-        h.setFormatter(fmt)
-        root.addHandler(h)
-    return root
 
 
 def _copy_atomic(src: str, dst: str) -> None:
@@ -102,60 +86,39 @@ class TrainQatConformerJob(ResourceArgsJob):
         yield Task("run", resume="run", rqmt=self.rqmt)
 
     def run(self):
+        import logging
+
         import torch
 
-        from memristor_asr.model import demo_config, paper_config, save_model
-        from memristor_asr.training import (
-            TrainConfigV1,
-            build_ctc_dataset,
-            compute_feature_stats,
-            load_feature_stats,
-            plot_learning_curve,
-            train,
-        )
+        from memristor_asr.model import save_model
+        from memristor_asr.training import TrainConfigV1, build_ctc_dataset, plot_learning_curve, train_conformer_ctc
 
-        work_log = os.path.join(self.work_path(), "train.log")
-        log = _log_to(work_log)
         cfg = self.train_config if self.train_config is not None else TrainConfigV1()
-        if self.rqmt["cpu"] and cfg.num_threads is None:
-            torch.set_num_threads(int(self.rqmt["cpu"]))
+        work_log = os.path.join(self.work_path(), "train.log")
+        # the device is the training config's (``TrainConfigV1.device``), so is the thread count if it sets one
+        prepare_task(self.rqmt["cpu"] if cfg.num_threads is None else None, log_file=work_log)
+        log = logging.getLogger("memristor_asr")
         train_data = build_ctc_dataset(self.train_manifest.get_path(), self.lexicon.get_path(),
                                        self.tokens.get_path(), cfg.max_duration, name="train")
         dev_data = None
         if self.dev_manifest is not None:
             dev_data = build_ctc_dataset(self.dev_manifest.get_path(), self.lexicon.get_path(),
                                          self.tokens.get_path(), name="dev")
-        make = demo_config if self.profile == "demo" else paper_config
-        model_cfg = make(train_data.vocab, self.quant, **self.model_overrides)
-        if self.feature_stats is not None:
-            mean, std = load_feature_stats(self.feature_stats.get_path(), model_cfg.features.num_filters,
-                                           model_cfg.features)
-            stats_source = self.feature_stats.get_path()
-        else:
-            mean, std = compute_feature_stats(model_cfg.features, train_data, self.stats_utterances, seed=cfg.seed)
-            stats_source = f"estimated from up to {self.stats_utterances} training utterances"
-        model_cfg.features.mean, model_cfg.features.std = mean, std
-
-        curve = self.out_learning_curve.get_path()
         init_weights = None
         if self.init_checkpoint is not None:
             init_weights = torch.load(self.init_checkpoint.get_path(), map_location="cpu", weights_only=True)["model"]
             log.info("initialising from %s", self.init_checkpoint.get_path())
-        result = train(model_cfg, cfg, train_data, dev_data, self.out_checkpoints.get_path(),
-                       on_epoch_end=lambda h: plot_learning_curve(h, curve, f"{self.profile} {self.quant}"),
-                       init_weights=init_weights)
-        history = result.history
-        save_model(result.model, self.out_checkpoint.get_path(), history=history)
-        plot_learning_curve(history, curve, f"{self.profile} {self.quant}")
-        stats = {"history": history, "skipped": {"train": dict(train_data.skipped),
-                                                  "dev": dict(dev_data.skipped) if dev_data else {}},
-                 "skip_report": [train_data.skip_report()] + ([dev_data.skip_report()] if dev_data else []),
-                 "train_utterances": len(train_data), "train_hours": train_data.total_duration / 3600,
-                 "feature_stats": stats_source, "num_parameters": sum(p.numel() for p in result.model.parameters())}
-        from memristor_asr.util.atomic import atomic_write
-
-        with atomic_write(self.out_stats.get_path()) as f:
-            json.dump(stats, f, indent=1)
+        curve, title = self.out_learning_curve.get_path(), f"{self.profile} {self.quant}"
+        run = train_conformer_ctc(
+            train_data, dev_data, self.out_checkpoints.get_path(), profile=self.profile, quant=self.quant,
+            train_config=cfg, model_overrides=self.model_overrides,
+            feature_stats=self.feature_stats.get_path() if self.feature_stats is not None else None,
+            stats_utterances=self.stats_utterances, init_weights=init_weights,
+            on_epoch_end=lambda h: plot_learning_curve(h, curve, title))
+        history = run.result.history
+        save_model(run.result.model, self.out_checkpoint.get_path(), history=history)
+        plot_learning_curve(history, curve, title)
+        write_json(self.out_stats.get_path(), run.stats)
         self.out_dev_loss.set(history[-1]["dev_loss"] if history else None)
         log.info("training finished")
         _copy_atomic(work_log, self.out_train_log.get_path())
@@ -196,16 +159,11 @@ class QuantizePtqJob(ResourceArgsJob):
         yield Task("run", rqmt=self.rqmt)
 
     def run(self):
-        import torch
-
         from memristor_asr.model import load_model, save_model
         from memristor_asr.quant import quant_linears
         from memristor_asr.training import build_ctc_dataset, quantize_ptq
-        from memristor_asr.util.atomic import atomic_write
 
-        _log_to(os.path.join(self.work_path(), "ptq.log"))
-        torch.set_num_threads(max(1, int(self.rqmt["cpu"])))
-        device = "cuda" if torch.cuda.is_available() and self.rqmt["gpu"] else "cpu"
+        device = prepare_task(self.rqmt["cpu"], self.rqmt["gpu"], log_file=os.path.join(self.work_path(), "ptq.log"))
         model, cfg = load_model(self.checkpoint.get_path(), device)
         data = build_ctc_dataset(self.train_manifest.get_path(), self.lexicon.get_path(), self.tokens.get_path(),
                                  name="calibration")
@@ -216,8 +174,7 @@ class QuantizePtqJob(ResourceArgsJob):
                                                                  "num_batches": self.num_batches})
         layers = {n: {"bits": m.weight_quantizer.bits, "weight_scale": float(m.weight_quantizer.scale),
                       "input_scale": float(m.input_quantizer.scale)} for n, m in quant_linears(qmodel).items()}
-        with atomic_write(self.out_stats.get_path()) as f:
-            json.dump({"layers": layers, "skip_report": data.skip_report()}, f, indent=1)
+        write_json(self.out_stats.get_path(), {"layers": layers, "skip_report": data.skip_report()})
 
 
 class ComputeCtcLogProbsJob(ResourceArgsJob):
@@ -241,16 +198,13 @@ class ComputeCtcLogProbsJob(ResourceArgsJob):
         yield Task("run", rqmt=self.rqmt)
 
     def run(self):
-        import torch
-
         from memristor_asr.data.manifest import read_manifest
         from memristor_asr.decoding.logprobs import save_logprobs
         from memristor_asr.model import load_model
         from memristor_asr.training import compute_logprobs
 
-        _log_to(os.path.join(self.work_path(), "logprobs.log"))
-        torch.set_num_threads(max(1, int(self.rqmt["cpu"])))
-        device = "cuda" if torch.cuda.is_available() and self.rqmt["gpu"] else "cpu"
+        device = prepare_task(self.rqmt["cpu"], self.rqmt["gpu"],
+                              log_file=os.path.join(self.work_path(), "logprobs.log"))
         model, cfg = load_model(self.checkpoint.get_path(), device)
         utts = read_manifest(self.manifest.get_path(), allow_empty_orth=True)
         lp = compute_logprobs(model, utts, self.max_batch_seconds, device,

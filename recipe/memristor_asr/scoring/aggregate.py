@@ -3,7 +3,7 @@ import math
 from dataclasses import dataclass, field
 from typing import List, Sequence
 
-__all__ = ["WerStatistics", "aggregate_wers"]
+__all__ = ["WerStatistics", "aggregate_wers", "wer_statistics_markdown"]
 
 
 @dataclass
@@ -45,3 +45,12 @@ def aggregate_wers(values: Sequence[float], ddof: int = 0) -> WerStatistics:
     mean = math.fsum(vals) / len(vals)
     var = math.fsum((v - mean) ** 2 for v in vals) / (len(vals) - ddof)
     return WerStatistics(mean=mean, std=math.sqrt(var), min=min(vals), max=max(vals), values=vals, ddof=ddof)
+
+
+def wer_statistics_markdown(s: WerStatistics) -> str:
+    """Two markdown tables: the statistics over the draws (two decimals, percent), then each draw's WER."""
+    lines = [f"| draws | WER avg | std (ddof={s.ddof}) | min | max |", "|---|---|---|---|---|",
+             f"| {s.count} | {s.mean:.2f} | {s.std:.2f} | {s.min:.2f} | {s.max:.2f} |", "",
+             "| draw | WER |", "|---|---|"]
+    lines += [f"| {i} | {v:.2f} |" for i, v in enumerate(s.values)]
+    return "\n".join(lines) + "\n"

@@ -146,6 +146,47 @@ def _epoch_batches(data: CtcDataset, cfg: TrainConfigV1, epoch: int) -> List[Lis
     return make_batches(data.items, cfg.max_batch_seconds, seed=cfg.seed * 100003 + epoch)
 
 
+@dataclass
+class _Run:
+    """What one call of :func:`train` works on; ``start_epoch``, ``step`` and ``history`` come
+    from the checkpoint it resumes, ``step`` and ``history`` advance with the epochs."""
+
+    cfg: TrainConfigV1
+    model_cfg: ConformerCtcConfigV1
+    model: ConformerCtcModelV1
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    train_data: CtcDataset
+    total_steps: int
+    setup: Dict  # what a checkpoint must match to be resumed
+    start_epoch: int = 1
+    step: int = 0
+    history: List[Dict] = field(default_factory=list)
+    clock_start: float = 0.0  # time and step when this call began training (for the rate)
+    clock_start_step: int = 0
+
+    def eta(self, now: float) -> str:
+        """Time left for the remaining steps at this call's rate so far."""
+        rate = (self.step - self.clock_start_step) / max(now - self.clock_start, 1e-9)
+        return _fmt_eta((self.total_steps - self.step) / max(rate, 1e-9))
+
+
+@dataclass
+class _EpochTotals:
+    """Sums over one epoch's optimizer steps."""
+
+    batches: int
+    loss_sum: float = 0.0
+    labels: int = 0
+    audio_seconds: float = 0.0
+    bad_batches: int = 0
+    wall: float = 0.0
+
+    @property
+    def train_loss(self) -> float:
+        return self.loss_sum / max(self.labels, 1)
+
+
 def train(model_cfg: ConformerCtcConfigV1, cfg: TrainConfigV1, train_data: CtcDataset,
           dev_data: Optional[CtcDataset], checkpoint_dir: str, stop_after_epoch: Optional[int] = None,
           on_epoch_end=None, init_weights: Optional[Dict[str, torch.Tensor]] = None) -> TrainResult:
@@ -161,6 +202,30 @@ def train(model_cfg: ConformerCtcConfigV1, cfg: TrainConfigV1, train_data: CtcDa
     :param init_weights: state dict to start from (QAT fine-tuning of a trained float model); every
         tensor must fit, and only quantizer state (observers) may be missing from it
     """
+    run = _prepare_run(model_cfg, cfg, train_data, dev_data, checkpoint_dir, init_weights)
+    _resume_latest(run, checkpoint_dir)
+    _log.info("training %s on %s: %d utterances (%.2f h), %d epochs, %d steps, %.2f M parameters, quant %s",
+              type(run.model).__name__, run.device, len(train_data), train_data.total_duration / 3600,
+              cfg.num_epochs, run.total_steps, sum(p.numel() for p in run.model.parameters()) / 1e6, model_cfg.quant)
+    run.clock_start, run.clock_start_step = time.monotonic(), run.step
+    for epoch in range(run.start_epoch, cfg.num_epochs + 1):
+        totals = _train_epoch(run, epoch)
+        dev_loss = None
+        if dev_data is not None:
+            dev_loss = evaluate_loss(run.model, dev_data, cfg.max_batch_seconds, run.device)
+        _end_epoch(run, epoch, totals, dev_loss, checkpoint_dir)
+        if on_epoch_end is not None:
+            on_epoch_end(run.history)
+        if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < cfg.num_epochs:
+            return TrainResult(run.model.eval(), run.history, finished=False)
+    return TrainResult(run.model.eval(), run.history, finished=True)
+
+
+def _prepare_run(model_cfg: ConformerCtcConfigV1, cfg: TrainConfigV1, train_data: CtcDataset,
+                 dev_data: Optional[CtcDataset], checkpoint_dir: str,
+                 init_weights: Optional[Dict[str, torch.Tensor]]) -> _Run:
+    """Threads and device, the seeded model (from ``init_weights`` if given), the data filtered to
+    utterances CTC can align, the optimizer and the step count of the whole run."""
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     device = resolve_device(cfg.device)
@@ -176,88 +241,92 @@ def train(model_cfg: ConformerCtcConfigV1, cfg: TrainConfigV1, train_data: CtcDa
         raise ValueError(f"{train_data.name}: no utterance left after filtering\n{train_data.skip_report()}")
     optimizer = torch.optim.RAdam(model.parameters(), lr=cfg.schedule.peak_lr, weight_decay=cfg.weight_decay,
                                   decoupled_weight_decay=True)
-    steps_per_epoch = [len(_epoch_batches(train_data, cfg, e)) for e in range(1, cfg.num_epochs + 1)]
-    total_steps = sum(steps_per_epoch)
+    total_steps = sum(len(_epoch_batches(train_data, cfg, e)) for e in range(1, cfg.num_epochs + 1))
     setup = {"model_config": config_to_dict(model_cfg), "train_config": dataclasses.asdict(cfg),
              "train_items": [it.id for it in train_data.items]}
+    return _Run(cfg, model_cfg, model, optimizer, device, train_data, total_steps, setup)
 
-    start_epoch, step, history = 1, 0, []
+
+def _resume_latest(run: _Run, checkpoint_dir: str) -> None:
+    """Continue after the newest checkpoint in ``checkpoint_dir`` (model, optimizer, RNG state,
+    step, history); one of another setup is an error, not silently overwritten."""
     latest = find_latest_checkpoint(checkpoint_dir)
-    if latest is not None:
-        ck = torch.load(latest, map_location="cpu", weights_only=True)
-        for key in ("model_config", "train_config", "train_items"):
-            if ck["setup"][key] != setup[key]:
-                raise ValueError(f"{latest}: checkpoint belongs to a different setup ({key} differs); "
-                                 f"use an empty checkpoint directory")
-        model.load_state_dict(ck["model"])
-        optimizer.load_state_dict(ck["optimizer"])
-        torch.set_rng_state(ck["torch_rng"])
-        if device.type == "cuda" and ck.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(ck["cuda_rng"])
-        start_epoch, step, history = ck["epoch"] + 1, ck["step"], list(ck["history"])
-        _log.info("resuming from %s (epoch %d done, step %d of %d)", latest, ck["epoch"], step, total_steps)
+    if latest is None:
+        return
+    ck = torch.load(latest, map_location="cpu", weights_only=True)
+    for key in ("model_config", "train_config", "train_items"):
+        if ck["setup"][key] != run.setup[key]:
+            raise ValueError(f"{latest}: checkpoint belongs to a different setup ({key} differs); "
+                             f"use an empty checkpoint directory")
+    run.model.load_state_dict(ck["model"])
+    run.optimizer.load_state_dict(ck["optimizer"])
+    torch.set_rng_state(ck["torch_rng"])
+    if run.device.type == "cuda" and ck.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(ck["cuda_rng"])
+    run.start_epoch, run.step, run.history = ck["epoch"] + 1, ck["step"], list(ck["history"])
+    _log.info("resuming from %s (epoch %d done, step %d of %d)", latest, ck["epoch"], run.step, run.total_steps)
 
-    _log.info("training %s on %s: %d utterances (%.2f h), %d epochs, %d steps, %.2f M parameters, quant %s",
-              type(model).__name__, device, len(train_data), train_data.total_duration / 3600, cfg.num_epochs,
-              total_steps, sum(p.numel() for p in model.parameters()) / 1e6, model_cfg.quant)
-    run_start, run_start_step = time.monotonic(), step
-    for epoch in range(start_epoch, cfg.num_epochs + 1):
-        model.train()
-        t0 = last_log = time.monotonic()
-        loss_sum, label_sum, audio_sec, bad = 0.0, 0, 0.0, 0
-        batches = _epoch_batches(train_data, cfg, epoch)
-        for bi, batch in enumerate(batches):
-            lr = one_cycle_lr(step, total_steps, cfg.schedule)
-            for g in optimizer.param_groups:
-                g["lr"] = lr
-            step += 1
-            t = _batches_to_tensors(train_data, batch, device)
-            if t is None:
-                continue
-            loss = ctc_loss_sum(model, *t, specaug=cfg.specaug)
-            labels = int(t[3].sum())
-            if not torch.isfinite(loss):
-                bad += 1
-                _log.warning("epoch %d batch %d: non-finite loss, batch skipped (%d so far)", epoch, bi, bad)
-                if bad > cfg.max_bad_batches:
-                    raise FloatingPointError(f"epoch {epoch}: more than {cfg.max_bad_batches} batches with a "
-                                             f"non-finite loss; lower the learning rate or check the data")
-                optimizer.zero_grad(set_to_none=True)
-                continue
+
+def _train_epoch(run: _Run, epoch: int) -> _EpochTotals:
+    """One pass over the epoch's batches: the LR follows the global step, a batch with a non-finite
+    loss is skipped (at most ``max_bad_batches``); progress lines every ``log_interval_s``."""
+    cfg, model, optimizer, data = run.cfg, run.model, run.optimizer, run.train_data
+    model.train()
+    t0 = last_log = time.monotonic()
+    batches = _epoch_batches(data, cfg, epoch)
+    totals = _EpochTotals(batches=len(batches))
+    for bi, batch in enumerate(batches):
+        lr = one_cycle_lr(run.step, run.total_steps, cfg.schedule)
+        for g in optimizer.param_groups:
+            g["lr"] = lr
+        run.step += 1
+        t = _batches_to_tensors(data, batch, run.device)
+        if t is None:
+            continue
+        loss = ctc_loss_sum(model, *t, specaug=cfg.specaug)
+        labels = int(t[3].sum())
+        if not torch.isfinite(loss):
+            totals.bad_batches += 1
+            _log.warning("epoch %d batch %d: non-finite loss, batch skipped (%d so far)", epoch, bi,
+                         totals.bad_batches)
+            if totals.bad_batches > cfg.max_bad_batches:
+                raise FloatingPointError(f"epoch {epoch}: more than {cfg.max_bad_batches} batches with a "
+                                         f"non-finite loss; lower the learning rate or check the data")
             optimizer.zero_grad(set_to_none=True)
-            (loss / labels).backward()
-            if cfg.grad_clip_norm:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip_norm)
-            optimizer.step()
-            loss_sum += float(loss.detach())
-            label_sum += labels
-            audio_sec += float(t[1].sum()) / model_cfg.features.sample_rate
-            now = time.monotonic()
-            if now - last_log >= cfg.log_interval_s:
-                last_log = now
-                rate = (step - run_start_step) / max(now - run_start, 1e-9)
-                _log.info("epoch %d/%d step %d/%d (batch %d/%d) loss %.4f lr %.2e %.1f audio-s/s %.0f frames/s ETA %s",
-                          epoch, cfg.num_epochs, step, total_steps, bi + 1, len(batches), loss_sum / max(label_sum, 1),
-                          lr, audio_sec / (now - t0), audio_sec / (now - t0) / model_cfg.features.hop_size,
-                          _fmt_eta((total_steps - step) / max(rate, 1e-9)))
-        wall = time.monotonic() - t0
-        dev_loss = evaluate_loss(model, dev_data, cfg.max_batch_seconds, device) if dev_data is not None else None
-        record = {"epoch": epoch, "train_loss": loss_sum / max(label_sum, 1), "dev_loss": dev_loss,
-                  "lr": one_cycle_lr(step - 1, total_steps, cfg.schedule), "steps": len(batches),
-                  "audio_seconds": audio_sec, "train_seconds": wall, "audio_s_per_s": audio_sec / max(wall, 1e-9),
-                  "bad_batches": bad}
-        history.append(record)
-        _save_checkpoint(checkpoint_dir, model, optimizer, epoch, step, history, setup, device, cfg.keep_checkpoints)
-        rate = (step - run_start_step) / max(time.monotonic() - run_start, 1e-9)
-        _log.info("epoch %d/%d done: train loss %.4f, dev loss %s, lr %.2e, %.1f audio-s/s, %.0f s, ETA %s",
-                  epoch, cfg.num_epochs, record["train_loss"],
-                  "n/a" if dev_loss is None else f"{dev_loss:.4f}", record["lr"], record["audio_s_per_s"], wall,
-                  _fmt_eta((total_steps - step) / max(rate, 1e-9)))
-        if on_epoch_end is not None:
-            on_epoch_end(history)
-        if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < cfg.num_epochs:
-            return TrainResult(model.eval(), history, finished=False)
-    return TrainResult(model.eval(), history, finished=True)
+            continue
+        optimizer.zero_grad(set_to_none=True)
+        (loss / labels).backward()
+        if cfg.grad_clip_norm:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip_norm)
+        optimizer.step()
+        totals.loss_sum += float(loss.detach())
+        totals.labels += labels
+        totals.audio_seconds += float(t[1].sum()) / run.model_cfg.features.sample_rate
+        now = time.monotonic()
+        if now - last_log >= cfg.log_interval_s:
+            last_log = now
+            speed = totals.audio_seconds / (now - t0)
+            _log.info("epoch %d/%d step %d/%d (batch %d/%d) loss %.4f lr %.2e %.1f audio-s/s %.0f frames/s ETA %s",
+                      epoch, cfg.num_epochs, run.step, run.total_steps, bi + 1, len(batches), totals.train_loss,
+                      lr, speed, speed / run.model_cfg.features.hop_size, run.eta(now))
+    totals.wall = time.monotonic() - t0
+    return totals
+
+
+def _end_epoch(run: _Run, epoch: int, totals: _EpochTotals, dev_loss: Optional[float], checkpoint_dir: str) -> None:
+    """Append the epoch's record to the history, write the checkpoint, log the summary line."""
+    cfg = run.cfg
+    record = {"epoch": epoch, "train_loss": totals.train_loss, "dev_loss": dev_loss,
+              "lr": one_cycle_lr(run.step - 1, run.total_steps, cfg.schedule), "steps": totals.batches,
+              "audio_seconds": totals.audio_seconds, "train_seconds": totals.wall,
+              "audio_s_per_s": totals.audio_seconds / max(totals.wall, 1e-9), "bad_batches": totals.bad_batches}
+    run.history.append(record)
+    _save_checkpoint(checkpoint_dir, run.model, run.optimizer, epoch, run.step, run.history, run.setup, run.device,
+                     cfg.keep_checkpoints)
+    _log.info("epoch %d/%d done: train loss %.4f, dev loss %s, lr %.2e, %.1f audio-s/s, %.0f s, ETA %s",
+              epoch, cfg.num_epochs, record["train_loss"],
+              "n/a" if dev_loss is None else f"{dev_loss:.4f}", record["lr"], record["audio_s_per_s"], totals.wall,
+              run.eta(time.monotonic()))
 
 
 def load_initial_weights(model: torch.nn.Module, state: Dict[str, torch.Tensor]) -> None:
