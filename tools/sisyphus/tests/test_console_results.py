@@ -334,3 +334,12 @@ def test_markdown_links_and_images_stay_below_file():
     assert f'<img src="{BASE}plot.png" alt="i" loading="lazy">' in out
     assert "https://e.org/x.png" not in out and "ext" in out  # external images: text only (the CSP blocks them)
     assert "<a" not in render_markdown("[p](plot.png)")  # no base: relative links are text
+
+
+def test_markdown_lists_that_switch_kind_render_in_order_however_many():
+    # each switch between bullets and numbers at one level starts a new list; 3000 of them once
+    # exhausted the recursion limit (a RecursionError instead of a preview)
+    out = render_markdown("- a\n1. b\n" * 1500)
+    assert out == "<ul><li>a</li></ul><ol><li>b</li></ol>" * 1500
+    assert render_markdown("- a\n  - n\n3. b\n4. c\n") == \
+        '<ul><li>a<ul><li>n</li></ul></li></ul><ol start="3"><li>b</li><li>c</li></ol>'

@@ -9,10 +9,11 @@ file is HTML-escaped; raw HTML in the file is shown as text, never passed throug
 ones. Headings are shifted down two levels (``#`` -> ``<h3>``) to sit below the page's own headings.
 """
 import html
+import itertools
 import posixpath
 import re
 import urllib.parse
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 __all__ = ["render_markdown"]
 
@@ -166,12 +167,24 @@ def _render_table(header: List[str], aligns: List[str], rows: List[List[str]], b
 
 
 def _render_list(lines: List[str], base_url: str, depth: int) -> str:
-    """``lines``: a run of list items and their continuation lines (indentation kept)."""
-    first = _LIST_ITEM.match(lines[0])
+    """``lines``: a run of list items and their continuation lines (indentation kept). Where the kind of
+    list (bullets, numbers) changes at the first item's level, a new list starts: rendered one after
+    the other in a loop, so that many changes cannot exhaust the recursion limit."""
+    out, pos = [], 0
+    while pos < len(lines):
+        html_list, pos = _render_one_list(lines, pos, base_url, depth)
+        out.append(html_list)
+    return "".join(out)
+
+
+def _render_one_list(lines: List[str], pos: int, base_url: str, depth: int) -> Tuple[str, int]:
+    """The list whose first item is ``lines[pos]``, up to an item of the other kind at its level:
+    ``(html, index after it)``."""
+    first = _LIST_ITEM.match(lines[pos])
     indent = len(first.group(1))
     ordered = first.group(2)[0].isdigit()
     items: List[List[str]] = []
-    for line in lines:
+    for line in itertools.islice(lines, pos, None):
         m = _LIST_ITEM.match(line)
         if m and len(m.group(1)) <= indent and m.group(2)[0].isdigit() == ordered:
             items.append([m.group(3) or ""])
@@ -199,13 +212,12 @@ def _render_list(lines: List[str], base_url: str, depth: int) -> str:
         n = int(first.group(2)[:-1])
         start = f' start="{n}"' if n != 1 else ""
     tag = "ol" if ordered else "ul"
-    html_list = f"<{tag}{start}>" + "".join(out) + f"</{tag}>"
-    if consumed < len(lines):
-        html_list += _render_list(lines[consumed:], base_url, depth)
-    return html_list
+    return f"<{tag}{start}>" + "".join(out) + f"</{tag}>", pos + consumed
 
 
 def _render_blocks(lines: List[str], base_url: str, depth: int = 0) -> str:
+    """Block-level Markdown: each line starts a block (see :func:`_block_at`) or continues a paragraph;
+    blank lines end paragraphs."""
     out: List[str] = []
     para: List[str] = []
 
@@ -214,94 +226,126 @@ def _render_blocks(lines: List[str], base_url: str, depth: int = 0) -> str:
             out.append(f"<p>{_inline(chr(10).join(para), base_url)}</p>")
             para.clear()
 
-    i, n = 0, len(lines)
-    while i < n:
-        line = lines[i]
-        nxt = lines[i + 1] if i + 1 < n else None
-        if not line.strip():
+    i = 0
+    while i < len(lines):
+        if not lines[i].strip():
             flush()
             i += 1
             continue
-        m = _FENCE.match(line)
-        if m:
-            flush()
-            fence = m.group(1)
-            body = []
-            i += 1
-            while i < n and not (lines[i].strip().startswith(fence[0] * len(fence)) and
-                                 not lines[i].strip().strip(fence[0])):
-                body.append(lines[i])
-                i += 1
-            i += 1  # the closing fence (or the end)
-            out.append(f"<pre><code>{_esc(chr(10).join(body))}</code></pre>")
-            continue
-        m = _HEADING.match(line)
-        if m:
-            flush()
-            level = min(6, len(m.group(1)) + HEADING_SHIFT)
-            out.append(f"<h{level}>{_inline(m.group(2) or '', base_url)}</h{level}>")
+        block = _block_at(lines, i, base_url, depth, in_paragraph=bool(para))
+        if block is None:
+            para.append(lines[i].strip())
             i += 1
             continue
-        if _RULE.match(line):
-            flush()
-            out.append("<hr>")
-            i += 1
-            continue
-        if "|" in line and nxt is not None:
-            header = _cells(line)
-            aligns = _table_alignments(nxt, len(header))
-            if aligns is not None:
-                flush()
-                rows = []
-                i += 2
-                while i < n and lines[i].strip() and "|" in lines[i]:
-                    rows.append(_cells(lines[i]))
-                    i += 1
-                out.append(_render_table(header, aligns, rows, base_url))
-                continue
-        m = _QUOTE.match(line)
-        if m:
-            flush()
-            quoted = []
-            while i < n and lines[i].strip() and (_QUOTE.match(lines[i]) or quoted):
-                qm = _QUOTE.match(lines[i])
-                quoted.append(qm.group(1) if qm else lines[i])
-                i += 1
-            inner = _render_blocks(quoted, base_url, depth + 1) if depth < MAX_NESTING else _esc("\n".join(quoted))
-            out.append(f"<blockquote>{inner}</blockquote>")
-            continue
-        m = _LIST_ITEM.match(line)
-        if m and (m.group(3) or not para):
-            flush()
-            block = []
-            base_indent = len(m.group(1))
-            while i < n:
-                cur = lines[i]
-                if not cur.strip():
-                    # a blank line ends the list unless the list goes on after it
-                    j = i + 1
-                    while j < n and not lines[j].strip():
-                        j += 1
-                    if j < n and (_LIST_ITEM.match(lines[j]) or
-                                  len(lines[j]) - len(lines[j].lstrip(" ")) > base_indent):
-                        i = j
-                        continue
-                    break
-                lm = _LIST_ITEM.match(cur)
-                cur_indent = len(cur) - len(cur.lstrip(" "))
-                nxt = lines[i + 1] if i + 1 < n else None
-                if block and not lm and cur_indent <= base_indent and _starts_block(cur, nxt):
-                    break
-                if lm and len(lm.group(1)) < base_indent:
-                    break
-                block.append(cur)
-                i += 1
-            out.append(_render_list(block, base_url, depth))
-            continue
-        para.append(line.strip())
-        i += 1
+        flush()
+        out.append(block[0])
+        i = block[1]
     flush()
     return "\n".join(out)
+
+
+def _block_at(lines: List[str], i: int, base_url: str, depth: int, in_paragraph: bool) -> Optional[Tuple[str, int]]:
+    """The block starting at line ``i`` as ``(html, index of the line after it)``; None: a paragraph line.
+
+    Tried in this order: fenced code, heading, rule, table, block quote, list (a list item with no text
+    does not interrupt a paragraph).
+    """
+    return (_fenced_code(lines, i) or _heading(lines, i, base_url) or _rule(lines, i) or _table(lines, i, base_url)
+            or _quote(lines, i, base_url, depth) or _list(lines, i, base_url, depth, in_paragraph))
+
+
+def _fenced_code(lines: List[str], i: int) -> Optional[Tuple[str, int]]:
+    """Code up to a closing fence of the same character, at least as long (or to the end)."""
+    m = _FENCE.match(lines[i])
+    if not m:
+        return None
+    fence = m.group(1)
+    body = []
+    i += 1
+    while i < len(lines) and not (lines[i].strip().startswith(fence[0] * len(fence)) and
+                                  not lines[i].strip().strip(fence[0])):
+        body.append(lines[i])
+        i += 1
+    return f"<pre><code>{_esc(chr(10).join(body))}</code></pre>", i + 1  # past the closing fence (or the end)
+
+
+def _heading(lines: List[str], i: int, base_url: str) -> Optional[Tuple[str, int]]:
+    m = _HEADING.match(lines[i])
+    if not m:
+        return None
+    level = min(6, len(m.group(1)) + HEADING_SHIFT)
+    return f"<h{level}>{_inline(m.group(2) or '', base_url)}</h{level}>", i + 1
+
+
+def _rule(lines: List[str], i: int) -> Optional[Tuple[str, int]]:
+    return ("<hr>", i + 1) if _RULE.match(lines[i]) else None
+
+
+def _table(lines: List[str], i: int, base_url: str) -> Optional[Tuple[str, int]]:
+    """A header line with ``|``, an alignment line with as many cells, then rows up to a line without ``|``."""
+    if "|" not in lines[i] or i + 1 >= len(lines):
+        return None
+    header = _cells(lines[i])
+    aligns = _table_alignments(lines[i + 1], len(header))
+    if aligns is None:
+        return None
+    rows = []
+    i += 2
+    while i < len(lines) and lines[i].strip() and "|" in lines[i]:
+        rows.append(_cells(lines[i]))
+        i += 1
+    return _render_table(header, aligns, rows, base_url), i
+
+
+def _quote(lines: List[str], i: int, base_url: str, depth: int) -> Optional[Tuple[str, int]]:
+    """``>`` lines and the lazy continuation lines after them, up to a blank line, rendered as blocks."""
+    if not _QUOTE.match(lines[i]):
+        return None
+    quoted = []
+    while i < len(lines) and lines[i].strip() and (_QUOTE.match(lines[i]) or quoted):
+        qm = _QUOTE.match(lines[i])
+        quoted.append(qm.group(1) if qm else lines[i])
+        i += 1
+    inner = _render_blocks(quoted, base_url, depth + 1) if depth < MAX_NESTING else _esc("\n".join(quoted))
+    return f"<blockquote>{inner}</blockquote>", i
+
+
+def _list(lines: List[str], i: int, base_url: str, depth: int, in_paragraph: bool) -> Optional[Tuple[str, int]]:
+    m = _LIST_ITEM.match(lines[i])
+    if not (m and (m.group(3) or not in_paragraph)):
+        return None
+    block, i = _list_lines(lines, i, len(m.group(1)))
+    return _render_list(block, base_url, depth), i
+
+
+def _list_lines(lines: List[str], i: int, base_indent: int) -> Tuple[List[str], int]:
+    """The lines of the list starting at ``i`` (blank lines dropped) and the index after it.
+
+    A blank line ends the list unless a list item or a line indented deeper than ``base_indent`` follows;
+    an unindented line that starts another block ends it, and so does an item left of ``base_indent``.
+    """
+    n = len(lines)
+    block = []
+    while i < n:
+        cur = lines[i]
+        if not cur.strip():
+            j = i + 1
+            while j < n and not lines[j].strip():
+                j += 1
+            if j < n and (_LIST_ITEM.match(lines[j]) or len(lines[j]) - len(lines[j].lstrip(" ")) > base_indent):
+                i = j
+                continue
+            break
+        lm = _LIST_ITEM.match(cur)
+        cur_indent = len(cur) - len(cur.lstrip(" "))
+        nxt = lines[i + 1] if i + 1 < n else None
+        if block and not lm and cur_indent <= base_indent and _starts_block(cur, nxt):
+            break
+        if lm and len(lm.group(1)) < base_indent:
+            break
+        block.append(cur)
+        i += 1
+    return block, i
 
 
 def render_markdown(text: str, base_url: str = "") -> str:

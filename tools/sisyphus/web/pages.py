@@ -6,6 +6,7 @@ import os
 import re
 import urllib.parse
 from collections import Counter
+from typing import List
 
 from sisyphus import global_settings as gs
 from sisyphus.graph import STATES, OutputTarget, ReportTarget, graph
@@ -28,6 +29,20 @@ MARKDOWN_LIMIT = 512 << 10    # larger Markdown files are only linked
 PREVIEWS_OPEN = 8             # with at most this many previews they start open, with more closed
 #: an image may be looked at directly: no scripts, no fetches (an SVG is a document)
 IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+
+
+def _output_value_html(p) -> str:
+    """What the job page shows after an output: a set variable's value, "(not set)", or nothing for a path."""
+    from sisyphus.job_path import Variable
+
+    if not isinstance(p, Variable):
+        return ""
+    if not p.is_set():
+        return "(not set)"
+    try:
+        return "= " + html.escape(_short_repr(p.get(), 2000))
+    except Exception as e:
+        return f"(unreadable: {html.escape(type(e).__name__)})"
 
 
 class _Pages:
@@ -154,10 +169,18 @@ class _Pages:
         job = snap.by_id.get(jid)
         if job is None:
             return self._error(404, "no job with this id in the graph")
-        c = self.console
         st = snap.state(jid)
         base = job._sis_path(abspath=True)
         rel_base = os.path.relpath(base, gs.BASE_DIR)
+        out = (self._job_summary(job, jid, st, base, rel_base) + self._job_tasks(job, jid, snap)
+               + self._job_io(job, snap) + self._job_logs(base, rel_base) + self._job_actions(jid, st, snap))
+        title = _short_label(job).replace("\\n", " · ")
+        self._page(title, "\n".join(out), poll="/api/version?" + urllib.parse.urlencode({"job": jid}),
+                   version=self.version(jid))
+
+    # -- the sections of the job page: each a list of HTML pieces, the page joins them with newlines
+    def _job_summary(self, job, jid: str, st: str, base: str, rel_base: str) -> List[str]:
+        """State, id, and a table of work dir, aliases, name, graph link and ``info()``."""
         out = [f'<p>{_badge(st, jid)} <code>{html.escape(jid)}</code></p><table class="kv">',
                f'<tr><th>work dir</th><td><a href="{_file_url(rel_base)}">{html.escape(base)}</a></td></tr>']
         if job.get_aliases():
@@ -173,8 +196,11 @@ class _Pages:
         if info:
             out.append(f'<tr><th>info</th><td><pre>{html.escape(str(info)[:4000])}</pre></td></tr>')
         out.append("</table>")
+        return out
 
-        # tasks
+    def _job_tasks(self, job, jid: str, snap) -> List[str]:
+        """One row per task id: state, run time, and the task's requirements on its first id."""
+        out = []
         try:
             tasks = job._sis_tasks()
         except Exception as e:
@@ -191,42 +217,35 @@ class _Pages:
             flags = " (mini task)" if t.mini_task else ""
             for tid in t.task_ids():
                 ts = tstates.get((t.name(), tid)) or _file_task_state(job, t, tid)
-                runtime = _fmt_duration(c.task_times(job, t, tid, running=ts == "running"))
+                runtime = _fmt_duration(self.console.task_times(job, t, tid, running=ts == "running"))
                 rq_cell = html.escape(", ".join(f"{k}={v}" for k, v in rq.items()) + flags) if tid == 1 else ""
                 out.append(f"<tr><td>{html.escape(t.name())}</td><td>{tid}</td><td>{_badge(ts)}</td>"
                            f'<td class="num">{runtime}</td><td>{rq_cell}</td></tr>')
         out.append("</table>")
+        return out
 
-        # arguments, inputs, outputs
-        out.append('<h2>arguments (hashed)</h2><table class="kv">')
-        for k, v in job._sis_kwargs.items():
-            out.append(f"<tr><th>{html.escape(str(k))}</th><td>{self._value_html(v)}</td></tr>")
-        out.append('</table><h2>inputs</h2><ul>')
-        for p in sorted(_inputs(job)):
-            if p.creator is not None:
-                cj = p.creator._sis_id()
-                out.append(f'<li>{self._path_html(p)} from <a href="{_job_url(cj)}">{html.escape(cj)}</a> '
-                           f'{_badge(snap.state(cj), cj)}</li>')
-            else:
-                out.append(f'<li>{self._path_html(p)} (raw input{"" if p.available() else ", missing"})</li>')
-        out.append('</ul><h2>outputs</h2><table class="kv">')
-        from sisyphus.job_path import Variable
+    def _job_io(self, job, snap) -> List[str]:
+        """The hashed arguments, the inputs with the jobs that make them, the outputs with their values."""
+        return (['<h2>arguments (hashed)</h2><table class="kv">']
+                + [f"<tr><th>{html.escape(str(k))}</th><td>{self._value_html(v)}</td></tr>"
+                   for k, v in job._sis_kwargs.items()]
+                + ['</table><h2>inputs</h2><ul>'] + [self._input_html(p, snap) for p in sorted(_inputs(job))]
+                + ['</ul><h2>outputs</h2><table class="kv">']
+                + [f"<tr><th>{html.escape(name)}</th><td>{self._path_html(p)} {_output_value_html(p)}</td></tr>"
+                   for name, p in sorted(job._sis_outputs.items())]
+                + ["</table>"])
 
-        for name, p in sorted(job._sis_outputs.items()):
-            value = ""
-            if isinstance(p, Variable):
-                if p.is_set():
-                    try:
-                        value = "= " + html.escape(_short_repr(p.get(), 2000))
-                    except Exception as e:
-                        value = f"(unreadable: {html.escape(type(e).__name__)})"
-                else:
-                    value = "(not set)"
-            out.append(f"<tr><th>{html.escape(name)}</th><td>{self._path_html(p)} {value}</td></tr>")
-        out.append("</table>")
+    def _input_html(self, p, snap) -> str:
+        """One input: a link to its creator (with its state), or a raw input (and whether it is missing)."""
+        if p.creator is not None:
+            cj = p.creator._sis_id()
+            return (f'<li>{self._path_html(p)} from <a href="{_job_url(cj)}">{html.escape(cj)}</a> '
+                    f'{_badge(snap.state(cj), cj)}</li>')
+        return f'<li>{self._path_html(p)} (raw input{"" if p.available() else ", missing"})</li>'
 
-        # logs
-        out.append("<h2>logs</h2>")
+    def _job_logs(self, base: str, rel_base: str) -> List[str]:
+        """Head and tail of each log file (at most ``MAX_LOGS_SHOWN``), each linked to the whole file."""
+        out = ["<h2>logs</h2>"]
         logs = _log_files(base)
         if not logs:
             out.append("<p>no logs yet</p>")
@@ -248,20 +267,22 @@ class _Pages:
         if len(logs) > MAX_LOGS_SHOWN:
             out.append(f"<p>{len(logs) - MAX_LOGS_SHOWN} more logs in the "
                        f"<a href=\"{_file_url(rel_base)}\">job dir</a></p>")
+        return out
 
-        if c.actions_enabled and not snap.running:
-            out.append('<h2>actions</h2><p class="warn">The manager is not running (all targets are finished, or it '
-                       'stopped): actions need a running manager.</p>')
-        elif c.actions_enabled:
-            out.append("<h2>actions</h2><p>")
-            if st == "error":
-                out.append(f'<a class="button" href="/action?{urllib.parse.urlencode({"kind": "clear", "job": jid})}">'
-                           "clear error…</a> ")
-            out.append(f'<a class="button" href="/action?{urllib.parse.urlencode({"kind": "rerun", "job": jid})}">'
-                       "rerun with descendants…</a></p>")
-        title = _short_label(job).replace("\\n", " · ")
-        self._page(title, "\n".join(out), poll="/api/version?" + urllib.parse.urlencode({"job": jid}),
-                   version=self.version(jid))
+    def _job_actions(self, jid: str, st: str, snap) -> List[str]:
+        """Links to the confirmation pages of clear (errors only) and rerun, where actions are on."""
+        if not self.console.actions_enabled:
+            return []
+        if not snap.running:
+            return ['<h2>actions</h2><p class="warn">The manager is not running (all targets are finished, or it '
+                    'stopped): actions need a running manager.</p>']
+        out = ["<h2>actions</h2><p>"]
+        if st == "error":
+            out.append(f'<a class="button" href="/action?{urllib.parse.urlencode({"kind": "clear", "job": jid})}">'
+                       "clear error…</a> ")
+        out.append(f'<a class="button" href="/action?{urllib.parse.urlencode({"kind": "rerun", "job": jid})}">'
+                   "rerun with descendants…</a></p>")
+        return out
 
     def _path_html(self, p) -> str:
         full = p.get_path()

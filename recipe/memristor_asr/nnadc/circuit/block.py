@@ -21,7 +21,7 @@ from .crossbar import block_forward, column_conductances
 from .rram import check_rram_bits, column_levels, fit_columns_to_budget, project_columns_l1, quantize_columns
 from .smooth_code import read_comparators
 from .variation import lognormal_columns
-from .vtc import VtcFamilyV1Config, VtcParams, nominal_vtc
+from .vtc import VtcFamilyV1Config, VtcParams, curve_or_nominal
 
 __all__ = ["CrossbarMlpV1Config", "CrossbarMlpV1", "BlockHardware"]
 
@@ -108,7 +108,7 @@ class CrossbarMlpV1(nn.Module):
     def forward(self, u: torch.Tensor, vtc: Optional[VtcParams] = None) -> Tuple[torch.Tensor, torch.Tensor]:
         """:param u: inputs [B, n_in] (centred volts); :param vtc: curve params broadcasting to [B, H]."""
         w1, w2 = self.quantized_weights()
-        return block_forward(u, w1, w2, vtc if vtc is not None else nominal_vtc(self.cfg.vtc))  # [B, n_out], [B, H]
+        return block_forward(u, w1, w2, curve_or_nominal(vtc, self.cfg.vtc))  # [B, n_out], [B, H]
 
     @torch.no_grad()
     def project(self) -> None:
@@ -176,7 +176,7 @@ class BlockHardware:
 
     def run(self, u: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, vtc: Optional[VtcParams] = None) -> torch.Tensor:
         """Evaluate instances: ``u [M, T, n_in]`` -> outputs ``[M, T, n_out]`` (column voltages)."""
-        return block_forward(u, w1, w2, vtc if vtc is not None else nominal_vtc(self.cfg.vtc))[0]
+        return block_forward(u, w1, w2, curve_or_nominal(vtc, self.cfg.vtc))[0]
 
     @torch.no_grad()
     def run_nominal(self, u: torch.Tensor, chunk: int = 65536) -> torch.Tensor:

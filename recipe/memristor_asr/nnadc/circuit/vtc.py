@@ -24,7 +24,8 @@ from typing import Dict, Optional, Tuple
 
 import torch
 
-__all__ = ["VtcFamilyV1Config", "VtcParams", "nominal_vtc", "corner_vtc", "sample_vtc", "apply_vtc", "CORNERS"]
+__all__ = ["VtcFamilyV1Config", "VtcParams", "nominal_vtc", "curve_or_nominal", "corner_vtc", "sample_vtc", "apply_vtc",
+           "CORNERS"]
 
 #: process corner -> (switching-threshold shift in volts, gain factor)
 CORNERS: Dict[str, Tuple[float, float]] = {
@@ -92,6 +93,12 @@ def _params(cfg: VtcFamilyV1Config, dvm_v, gain_factor, vdd, temp) -> VtcParams:
 def nominal_vtc(cfg: VtcFamilyV1Config) -> VtcParams:
     """tt corner, nominal supply and temperature (scalars as 0-d tensors)."""
     return corner_vtc(cfg, "tt", cfg.vdd_nominal, cfg.temp_nominal)
+
+
+def curve_or_nominal(vtc: Optional[VtcParams], cfg: VtcFamilyV1Config) -> VtcParams:
+    """The curves of a forward pass: ``vtc`` where they were drawn (PVT-aware training, corners), else the
+    family's nominal curve, the default of every block."""
+    return vtc if vtc is not None else nominal_vtc(cfg)
 
 
 def corner_vtc(cfg: VtcFamilyV1Config, corner: str, vdd: float, temp: float) -> VtcParams:

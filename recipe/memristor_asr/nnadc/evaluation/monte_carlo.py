@@ -92,30 +92,72 @@ def evaluate_converter(conv: NnadcConverter, cfg: EvalV1Config = EvalV1Config())
     t0 = time.time()
     a_sine, _ = sine_inputs(conv.n_bits, conv.transfer, cfg.n_fft, cfg.amplitude)
     a_ramp, target = calibration_ramp(conv, cfg.ramp_points_per_code)
-
     nominal = conv.instances(1, 0.0, 0)
-    d_r, d_s = conv.digits(a_ramp, nominal), conv.digits(a_sine, nominal)
-    nom, nom_codes = _chip_metrics(conv, d_r, d_s, target)
-    c_nom = nom_codes["ideal"][0]
-    nom_lv = transition_levels(c_nom, conv.n_bits)
+    nom, nom_curves = _nominal_chip(conv, nominal, a_ramp, a_sine, target)
+    per_chip, transitions = _monte_carlo_chips(conv, cfg, a_ramp, a_sine, target, t0)
+    mc, mc_curves = _summarize_monte_carlo(per_chip, transitions)
+    curves = {**nom_curves, **mc_curves}
+
+    breakdown = variation_breakdown(conv, cfg, a_sine)
+    breakdown["conductance_only"] = mc["ideal"]["enob_median"]
+
+    metrics = {
+        "kind": conv.kind,
+        "n_bits": conv.n_bits,
+        "stage_bits": list(conv.stage_bits),
+        "transfer": conv.transfer,
+        "nominal": {"ideal": nom["ideal"][0], "calibrated": nom["calibrated"][0]},
+        "mc": mc,
+        "corners_enob": _corner_enobs(conv, cfg.corners, nominal, a_sine),
+        "variation_breakdown": breakdown,
+        "block_errors": {"nominal": block_errors(conv), "mc": block_errors(conv, cfg.n_instances, cfg.sigma, cfg.seed)},
+        "eval_cfg": asdict(cfg),
+        "eval_seconds": time.time() - t0,
+        "train_seconds": float(sum(r.get("seconds", 0.0) for r in conv.train_log)),
+        "train_log": conv.train_log,
+    }
+    return metrics, curves
+
+
+def _nominal_chip(conv: NnadcConverter, nominal, a_ramp: np.ndarray, a_sine: np.ndarray, target: np.ndarray):
+    """Metrics of the nominal chip (both combiners) and its curves: ramp transition levels, DNL and INL
+    (ideal combiner).
+
+    :return: (per-combiner one-element lists of metric dicts, curves)
+    """
+    nom, nom_codes = _chip_metrics(conv, conv.digits(a_ramp, nominal), conv.digits(a_sine, nominal), target)
+    nom_lv = transition_levels(nom_codes["ideal"][0], conv.n_bits)
     curves = {"nominal_transitions": nom_lv}
     curves["nominal_dnl"], curves["nominal_inl"] = dnl_inl_from_transitions(nom_lv)
+    return nom, curves
 
+
+def _monte_carlo_chips(conv: NnadcConverter, cfg: EvalV1Config, a_ramp: np.ndarray, a_sine: np.ndarray,
+                       target: np.ndarray, t0: float):
+    """The ``cfg.n_instances`` varied chips, ``cfg.chunk`` at a time (progress logged since ``t0``).
+
+    :return: per combiner: the per-chip metric dicts, and each chip's ramp transition levels
+    """
     inst = conv.instances(cfg.n_instances, cfg.sigma, cfg.seed)
     per_chip = {"ideal": [], "calibrated": []}
     transitions = {"ideal": [], "calibrated": []}
     for start in range(0, cfg.n_instances, cfg.chunk):
         sub = inst.subset(start, start + cfg.chunk)
-        d_r, d_s = conv.digits(a_ramp, sub), conv.digits(a_sine, sub)
-        res, ramp_codes = _chip_metrics(conv, d_r, d_s, target)
+        res, ramp_codes = _chip_metrics(conv, conv.digits(a_ramp, sub), conv.digits(a_sine, sub), target)
         for comb in ("ideal", "calibrated"):
             per_chip[comb] += res[comb]
             transitions[comb] += [transition_levels(c, conv.n_bits) for c in ramp_codes[comb]]
         done = min(start + cfg.chunk, cfg.n_instances)
         el = time.time() - t0
         log.info("MC %d/%d chips (%.1f s, ETA %.0f s)", done, cfg.n_instances, el, el / done * (cfg.n_instances - done))
+    return per_chip, transitions
 
+
+def _summarize_monte_carlo(per_chip: dict, transitions: dict) -> Tuple[dict, Dict[str, np.ndarray]]:
+    """Per combiner: :func:`summarize` of the chips with the index of the median-ENOB chip, and as curves
+    the transition levels of the first ten chips and the transitions, DNL and INL of the median chip."""
     mc = {comb: summarize(chips) for comb, chips in per_chip.items()}
+    curves = {}
     for comb in ("ideal", "calibrated"):
         enobs = np.array([c["enob"] for c in per_chip[comb]])
         med = int(np.argsort(enobs)[len(enobs) // 2])
@@ -125,31 +167,16 @@ def evaluate_converter(conv: NnadcConverter, cfg: EvalV1Config = EvalV1Config())
         # DNL/INL curves of the median chip (endpoint definition, like the nominal curves)
         dnl_inl = dnl_inl_from_transitions(transitions[comb][med])
         curves[f"mc_{comb}_median_dnl"], curves[f"mc_{comb}_median_inl"] = dnl_inl
+    return mc, curves
 
-    breakdown = variation_breakdown(conv, cfg, a_sine)
-    breakdown["conductance_only"] = mc["ideal"]["enob_median"]
 
-    corners = {}
-    for c in cfg.corners:
+def _corner_enobs(conv: NnadcConverter, corners, nominal, a_sine: np.ndarray) -> Dict[str, float]:
+    """Sine-test ENOB (ideal combiner) of the nominal chip at each inverter corner (nominal supply and temperature)."""
+    out = {}
+    for c in corners:
         p = corner_vtc(conv.cfg.vtc, c, conv.cfg.vtc.vdd_nominal, conv.cfg.vtc.temp_nominal)
-        corners[c] = sndr_enob(ideal_combine(conv.digits(a_sine, nominal, p), conv.stage_bits)[0])["enob"]
-
-    metrics = {
-        "kind": conv.kind,
-        "n_bits": conv.n_bits,
-        "stage_bits": list(conv.stage_bits),
-        "transfer": conv.transfer,
-        "nominal": {"ideal": nom["ideal"][0], "calibrated": nom["calibrated"][0]},
-        "mc": mc,
-        "corners_enob": corners,
-        "variation_breakdown": breakdown,
-        "block_errors": {"nominal": block_errors(conv), "mc": block_errors(conv, cfg.n_instances, cfg.sigma, cfg.seed)},
-        "eval_cfg": asdict(cfg),
-        "eval_seconds": time.time() - t0,
-        "train_seconds": float(sum(r.get("seconds", 0.0) for r in conv.train_log)),
-        "train_log": conv.train_log,
-    }
-    return metrics, curves
+        out[c] = sndr_enob(ideal_combine(conv.digits(a_sine, nominal, p), conv.stage_bits)[0])["enob"]
+    return out
 
 
 def _median_enob(conv: NnadcConverter, a_sine: np.ndarray, inst, chunk: int) -> float:

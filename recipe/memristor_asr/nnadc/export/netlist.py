@@ -13,7 +13,8 @@ and the next crossbar are ideal controlled sources; the comparator is a behaviou
 
 Same physics as training and evaluation: the resistors are the column conductances of
 :func:`..circuit.crossbar.column_conductances` and the behavioural twin is
-:func:`..circuit.crossbar.block_forward` (in double precision).
+:func:`..circuit.crossbar.block_forward` (in double precision), its comparator
+:func:`..circuit.smooth_code.read_comparators`.
 """
 import os
 import shutil
@@ -27,6 +28,7 @@ import torch
 
 from ..circuit.block import BlockHardware
 from ..circuit.crossbar import block_forward, column_conductances
+from ..circuit.smooth_code import read_comparators
 from ..circuit.vtc import apply_vtc, nominal_vtc
 
 __all__ = ["SpiceInverterV1Config", "stage_netlist", "simulate_stage", "simulate_inverter", "behavioural_stage",
@@ -197,6 +199,6 @@ def behavioural_stage(sub_adc: BlockHardware, residue: BlockHardware, x: np.ndar
 
     x = np.asarray(x, dtype=np.float64)
     sub = run(sub_adc, x[:, None])[:, 0]
-    d = (sub > 0).astype(np.int64)
-    res = run(residue, np.stack([x, 2.0 * d - 1], axis=1))[:, 0]
-    return {"x": x, "sub_out": sub, "d": d, "residue": res}
+    bit, d = read_comparators(torch.as_tensor(sub[:, None]), 1)  # the comparator: logic level [T, 1], digit [T]
+    res = run(residue, np.stack([x, bit[:, 0].double().numpy()], axis=1))[:, 0]
+    return {"x": x, "sub_out": sub, "d": d.numpy(), "residue": res}
