@@ -144,3 +144,14 @@ def test_regimes_apply_to_v2_and_leave_its_adc_alone():
     assert sml.adc == base.adc and sml.per_layer == base.per_layer
     assert (sml.read_noise, sml.cycles_before_programming, sml.cycling_granularity) == ("paper", 15, "array")
     assert apply_regime(CrossbarConfigV2(), "physical") == CrossbarConfigV2()
+
+
+def test_a_regime_of_the_wrong_type_names_class_and_field():
+    with pytest.raises(CrossbarConfigError, match=r"^HardwareRegimeV1\.fields must be Tuple\[Tuple\[str, Any\], "
+                                                  r"\.\.\.\], got \[\('read_noise', 'paper'\)\] \(list\)$"):
+        HardwareRegimeV1("x", "a list", fields=[("read_noise", "paper")], sources=(("read_noise", "?"),))
+    with pytest.raises(CrossbarConfigError, match=r"^HardwareRegimeV1\.sources must be .*: item 1 of item 0 of "
+                                                  r"tuple is not an instance of str$"):
+        HardwareRegimeV1("x", "no text", fields=(("read_noise", "paper"),), sources=(("read_noise", None),))
+    with pytest.raises(ValueError, match=r"draw_index must be int, got True \(bool\)"):
+        synaptogenml_draw_cycles(True)

@@ -1,8 +1,12 @@
 """Requests that cannot be built fail on construction, naming the parameter."""
+import re
+
 import pytest
 
 from memristor_asr.nnadc import (
     BlockSweepV1Config,
+    BlockTrainV1Config,
+    ConverterTrainV1Config,
     CrossbarMlpV1Config,
     PipelinedAdcV1Config,
     StageV1Config,
@@ -71,3 +75,32 @@ def test_training_target_mode_and_stable_hash():
     # the option added later does not enter the hashed state at its default
     assert "targets" not in ConverterTrainV1Config().__sis_state__()
     assert ConverterTrainV1Config(targets="local").__sis_state__()["targets"] == "local"
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: StageV1Config(n_bits=2.0), "StageV1Config.n_bits must be int, got 2.0 (float)"),
+    (lambda: one_bit(hidden=True), "StageV1Config.hidden must be int, got True (bool)"),
+    (lambda: one_bit(residue_rram_bits="3"), "StageV1Config.residue_rram_bits must be int or None, got '3' (str)"),
+    (lambda: PipelinedAdcV1Config(stages=[one_bit()], final=one_bit()),
+     "PipelinedAdcV1Config.stages must be Tuple[StageV1Config, ...], got [StageV1Config(n_bits=1"),
+    (lambda: PipelinedAdcV1Config(stages=(one_bit(), 2), final=one_bit()),
+     "PipelinedAdcV1Config.stages must be Tuple[StageV1Config, ...], got (StageV1Config(n_bits=1"),
+    (lambda: SubrangingAdcV1Config(coarse=StageV1Config(3), fine_bits=2.0),
+     "SubrangingAdcV1Config.fine_bits must be int, got 2.0 (float)"),
+    (lambda: SubrangingAdcV1Config(coarse=StageV1Config(3), fine_bits=2, beta="1.05"),
+     "SubrangingAdcV1Config.beta must be float, got '1.05' (str)")])
+def test_a_design_of_the_wrong_type_names_class_and_field(make, message):
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        make()
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: BlockTrainV1Config(iterations=2e4), "BlockTrainV1Config.iterations must be int, got 20000.0 (float)"),
+    (lambda: BlockTrainV1Config(pvt_aware=0), "BlockTrainV1Config.pvt_aware must be bool, got 0 (int)"),
+    (lambda: ConverterTrainV1Config(residue={"iterations": 10}),
+     "ConverterTrainV1Config.residue must be BlockTrainV1Config, got {'iterations': 10} (dict)"),
+    (lambda: ConverterTrainV1Config(pool_size=True), "ConverterTrainV1Config.pool_size must be int, got True (bool)")])
+def test_training_settings_of_the_wrong_type_name_class_and_field(make, message):
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        make()
+    BlockTrainV1Config(lr_start=1, train_sigma=0)  # an int is a float

@@ -1,4 +1,6 @@
 """QuantLinear / fake quantizers: grid, straight-through gradient, observers, per-layer bits."""
+import re
+
 import pytest
 import torch
 
@@ -131,6 +133,20 @@ def test_bad_config_raises():
         QuantConfigV1(weight_bits=4, layer_bits={"*pos*": 1})
     with pytest.raises(QuantBitsError, match="activation_bits"):
         QuantConfigV1(weight_bits=4, activation_bits=1)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(weight_bits="4"), "QuantConfigV1.weight_bits must be float or None, got '4' (str)"),
+    (dict(weight_bits=True), "QuantConfigV1.weight_bits must be float or None, got True (bool)"),
+    (dict(activation_bits=8.0), "QuantConfigV1.activation_bits must be int, got 8.0 (float)"),
+    (dict(layer_bits={"*pos*": "8"}), "QuantConfigV1.layer_bits must be one of Dict[str, Optional[float]], "
+                                      "Sequence[Tuple[str, Optional[float]]], got {'*pos*': '8'} (dict)"),
+    (dict(layer_bits=(("*pos*", 8), ("*ff*", 4, 2))), "QuantConfigV1.layer_bits must be one of Dict"),
+    (dict(layer_bits=[["*pos*", 8]]), "QuantConfigV1.layer_bits must be one of Dict")])
+def test_config_of_the_wrong_type_names_class_and_field(kwargs, message):
+    with pytest.raises(QuantBitsError, match="^" + re.escape(message)):
+        QuantConfigV1(**kwargs)
+    assert QuantConfigV1(weight_bits=4, layer_bits=[("*pos*", 8)]).bits_for("a.pos") == 8.0  # a list of pairs
 
 
 def test_per_layer_patterns():

@@ -26,20 +26,14 @@ from typing import Any, Optional, Tuple, Union
 
 import torch
 
+from memristor_asr.util.config_helpers import check_field_types, check_min
+
 __all__ = ["UniformAdcConfigV1", "TableAdcConfigV1", "AdcConfig", "ADC_CONFIG_TYPES", "ColumnConverter", "UniformAdcV1",
            "AdcConfigError"]
 
 
 class AdcConfigError(ValueError):
     """An invalid ADC setting; the message names the parameter."""
-
-
-def _bits(where: str, value, minimum: int, allow_none: bool) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        or_none = " or None" if allow_none else ""
-        raise AdcConfigError(f"{where} must be an integer >= {minimum}{or_none}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -55,8 +49,9 @@ class UniformAdcConfigV1:
     range_bits: Optional[int] = 4
 
     def __post_init__(self):
-        _bits("UniformAdcConfigV1.precision_bits", self.precision_bits, 0, True)
-        _bits("UniformAdcConfigV1.range_bits", self.range_bits, 0, True)
+        check_field_types(self, AdcConfigError)
+        check_min(self, "precision_bits", 0, AdcConfigError)
+        check_min(self, "range_bits", 0, AdcConfigError)
         if self.precision_bits == 0 and self.range_bits == 0:
             raise AdcConfigError("UniformAdcConfigV1: range_bits=0 with precision_bits=0 leaves the ADC a single "
                                  "level (0); use at least one bit")
@@ -89,8 +84,9 @@ class TableAdcConfigV1:
     def __post_init__(self):
         if self.table is None or (isinstance(self.table, str) and not self.table):
             raise AdcConfigError("TableAdcConfigV1.table: give the code-transfer table (.npz)")
-        _bits("TableAdcConfigV1.range_bits", self.range_bits, 1, False)
-        _bits("TableAdcConfigV1.instance_offset", self.instance_offset, 0, False)
+        check_field_types(self, AdcConfigError)
+        check_min(self, "range_bits", 1, AdcConfigError)
+        check_min(self, "instance_offset", 0, AdcConfigError)
 
     def build(self, correction_factor: float):
         from memristor_asr.nnadc.export.crossbar_adc import NnadcTableAdcV1  # the table's decoding lives with the NNADC

@@ -8,6 +8,8 @@ from typing import Optional, Tuple
 
 import torch
 
+from memristor_asr.util.config_helpers import check_value_type
+
 __all__ = ["DacV1"]
 
 
@@ -24,8 +26,9 @@ class DacV1:
     """
 
     def __init__(self, bits: Optional[int], v_read_max: float):
-        if bits is not None and (isinstance(bits, bool) or not isinstance(bits, int) or bits < 1):
-            raise ValueError(f"dac_bits must be an integer >= 1 or None, got {bits!r}")
+        check_value_type("DacV1.bits (dac_bits)", bits, Optional[int], ValueError)
+        if bits is not None and bits < 1:
+            raise ValueError(f"DacV1.bits (dac_bits) must be >= 1 or None, got {bits!r}")
         self.bits = bits
         self.v_read_max = float(v_read_max)
 

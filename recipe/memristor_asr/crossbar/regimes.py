@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Tuple, Union
 
 from memristor_asr.crossbar.config import SHARED_FIELDS, CrossbarConfigError, Hardware
+from memristor_asr.util.config_helpers import check_field_types, check_value_type
 
 __all__ = ["HardwareRegimeV1", "REGIMES", "get_regime", "apply_regime", "program_options", "synaptogenml_draw_cycles",
            "PENDING_FIELDS"]
@@ -82,6 +83,7 @@ class HardwareRegimeV1:
     sources: Tuple[Tuple[str, str], ...] = ()
 
     def __post_init__(self):
+        check_field_types(self, CrossbarConfigError)
         known = set(SHARED_FIELDS)
         names = [k for k, _ in self.fields]
         for k in names:
@@ -186,6 +188,7 @@ def program_options(regime: Union[str, HardwareRegimeV1]) -> Dict[str, Any]:
 def synaptogenml_draw_cycles(draw_index: int) -> int:
     """Cycling pulses SynaptogenML applied in the paper's draw ``draw_index`` (1..10):
     ``num_cycles_init = draw_index``, ``15 * num_cycles_init`` pulses."""
-    if isinstance(draw_index, bool) or not isinstance(draw_index, int) or draw_index < 0:
+    check_value_type("synaptogenml_draw_cycles: draw_index", draw_index, int, ValueError)
+    if draw_index < 0:
         raise ValueError(f"synaptogenml_draw_cycles: draw_index must be an integer >= 0, got {draw_index!r}")
     return 15 * draw_index

@@ -25,6 +25,8 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
+from memristor_asr.util.config_helpers import check_field_types, check_min
+
 __all__ = ["SearchConfigV1", "SEARCH_MODES"]
 
 SEARCH_MODES = ("lexicon", "lexicon_free", "greedy")
@@ -63,14 +65,12 @@ class SearchConfigV1:
         self.validate()
 
     def validate(self) -> None:
+        check_field_types(self, ValueError)
         name = type(self).__name__
         if self.mode not in SEARCH_MODES:
             raise ValueError(f"{name}.mode must be one of {SEARCH_MODES}, got {self.mode!r}")
-        if int(self.beam_size) != self.beam_size or self.beam_size < 1:
-            raise ValueError(f"{name}.beam_size must be a positive integer, got {self.beam_size!r}")
-        if self.beam_size_token is not None and (int(self.beam_size_token) != self.beam_size_token
-                                                 or self.beam_size_token < 1):
-            raise ValueError(f"{name}.beam_size_token must be None or a positive integer, got {self.beam_size_token!r}")
+        check_min(self, "beam_size", 1)
+        check_min(self, "beam_size_token", 1)
         if not self.beam_threshold > 0:
             raise ValueError(f"{name}.beam_threshold must be > 0, got {self.beam_threshold!r}")
         for field_name in ("lm_weight", "word_score", "sil_score"):

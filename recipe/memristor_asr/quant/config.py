@@ -12,7 +12,7 @@ from typing import Dict, Iterable, Iterator, Optional, Sequence, Tuple, Union
 import torch
 
 from memristor_asr.quant.linear import QuantLinear
-from memristor_asr.util.config_helpers import check_patterns_match, last_match
+from memristor_asr.util.config_helpers import check_field_types, check_patterns_match, last_match
 from memristor_asr.quant.quantizer import (
     ActivationQuantizer,
     QuantBitsError,
@@ -52,18 +52,16 @@ class QuantConfigV1:
         return tuple((str(p), b) for p, b in items)
 
     def validate(self) -> None:
+        check_field_types(self, QuantBitsError)
         if self.weight_bits is not None:
             check_weight_bits(self.weight_bits, "QuantConfigV1.weight_bits")
         check_activation_bits(self.activation_bits, "QuantConfigV1.activation_bits")
         if not 0 < self.activation_momentum <= 1:
             raise QuantBitsError(
                 f"QuantConfigV1.activation_momentum must be in (0, 1], got {self.activation_momentum!r}")
-        items = self.layer_bits.items() if isinstance(self.layer_bits, dict) else self.layer_bits
-        for item in items:
-            if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)):
-                raise QuantBitsError(f"QuantConfigV1.layer_bits: expected (pattern, bits) pairs, got {item!r}")
-            if item[1] is not None:
-                check_weight_bits(item[1], f"QuantConfigV1.layer_bits[{item[0]!r}]")
+        for pattern, bits in self.overrides():
+            if bits is not None:
+                check_weight_bits(bits, f"QuantConfigV1.layer_bits[{pattern!r}]")
 
     @property
     def is_float(self) -> bool:

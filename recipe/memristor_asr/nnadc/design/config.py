@@ -7,6 +7,8 @@ parameter named, not halfway through a training run.
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
+from memristor_asr.util.config_helpers import check_field_types
+
 from ..circuit.rram import check_rram_bits
 from ..circuit.smooth_code import default_smooth_bits
 from ..circuit.vtc import VtcFamilyV1Config
@@ -17,8 +19,8 @@ TRANSFERS = ("linear", "log2")
 MAX_TOTAL_BITS = 16
 
 
-def _check_hidden(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+def _check_hidden(value: int, name: str) -> None:
+    if value < 1:
         raise ValueError(f"{name}={value!r}: a block needs at least one hidden unit")
     if value > 64:
         raise ValueError(f"{name}={value}: more than 64 hidden units is outside the modelled crossbar sizes")
@@ -44,8 +46,12 @@ class StageV1Config:
     residue_rram_bits: Optional[int] = None
     smooth_bits: Optional[int] = None
 
+    def __post_init__(self):
+        # the types hold for every use; the ranges depend on where the stage sits (``validate``)
+        check_field_types(self, ValueError)
+
     def validate(self, where: str) -> None:
-        if isinstance(self.n_bits, bool) or not isinstance(self.n_bits, int) or not 1 <= self.n_bits <= 6:
+        if not 1 <= self.n_bits <= 6:
             raise ValueError(f"{where}.n_bits={self.n_bits!r}: a sub-ADC resolves 1..6 bits")
         _check_hidden(self.hidden, f"{where}.hidden")
         _check_hidden(self.residue_hidden, f"{where}.residue_hidden")
@@ -83,6 +89,7 @@ class PipelinedAdcV1Config:
     beta: float = 1.05
 
     def __post_init__(self):
+        check_field_types(self, ValueError)
         if not self.stages:
             raise ValueError("stages: a pipelined converter needs at least one residue stage")
         for i, st in enumerate(self.stages):
@@ -136,6 +143,7 @@ class SubrangingAdcV1Config:
     beta: float = 1.05
 
     def __post_init__(self):
+        check_field_types(self, ValueError)
         self.coarse.validate("coarse")
         if self.coarse_code not in ("binary", "smooth"):
             raise ValueError(f"coarse_code={self.coarse_code!r}: expected 'binary' or 'smooth'")

@@ -1,7 +1,7 @@
 """How NNADC blocks and converters are trained: the settings of :mod:`.block` and of the converter trainers."""
 from dataclasses import dataclass, field
 
-from memristor_asr.util.config_helpers import hash_state
+from memristor_asr.util.config_helpers import check_field_types, hash_state
 
 __all__ = ["BlockTrainV1Config", "ConverterTrainV1Config"]
 
@@ -55,6 +55,7 @@ class BlockTrainV1Config:
     train_draws: int = 64
 
     def __post_init__(self):
+        check_field_types(self, ValueError)
         if self.iterations < 1 or self.batch_size < 1:
             raise ValueError(f"iterations={self.iterations}, batch_size={self.batch_size}: must be >= 1")
         if self.quant_schedule not in ("ste", "staged"):
@@ -95,6 +96,7 @@ class ConverterTrainV1Config:
     residue_swing: float = 1.0
 
     def __post_init__(self):
+        check_field_types(self, ValueError)
         if self.pool_size < 1024:
             raise ValueError(f"pool_size={self.pool_size}: at least 1024 pool points are needed")
         if self.targets not in ("collaborative", "local"):
