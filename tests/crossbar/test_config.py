@@ -1,10 +1,12 @@
 """The hardware description: CrossbarConfigV2 with its typed ADC, and the legacy CrossbarConfigV1.
 Validation names the parameter (and layer), per-layer overrides by pattern, Sisyphus hashing of
 the plain dataclasses, V1 -> V2 per layer."""
+import re
+
 import pytest
 import sisyphus.hash as sis_hash
 
-from memristor_asr.crossbar import (AdcConfigError, CrossbarConfigError, CrossbarConfigV1, CrossbarConfigV2,
+from memristor_asr.crossbar import (AdcConfigError, CrossbarConfigError, CrossbarConfigV1, CrossbarConfigV2, DacV1,
                                     TableAdcConfigV1, UniformAdcConfigV1, layer_hardware)
 
 
@@ -105,7 +107,9 @@ def test_v2_holds_a_typed_adc_and_overrides_replace_it_whole():
     assert cfg.for_layer("blocks.0.linear_pos").adc == UniformAdcConfigV1(2, 6)
     assert isinstance(cfg.for_layer("blocks.1.linear_pos").adc, TableAdcConfigV1)  # the later pattern wins
     assert cfg.for_layer("blocks.0.ff").adc == UniformAdcConfigV1(4, 4) and cfg.for_layer("x").per_layer == ()
-    with pytest.raises(CrossbarConfigError, match=r"layer 'blocks.3.ff': adc must be one of"):
+    with pytest.raises(CrossbarConfigError, match=r"layer 'blocks.3.ff': CrossbarConfigV2\.adc must be one of "
+                                                  r"UniformAdcConfigV1, TableAdcConfigV1, "
+                                                  r"got \{'precision_bits': 2\} \(dict\)"):
         CrossbarConfigV2(per_layer={"blocks.3.*": {"adc": {"precision_bits": 2}}}).for_layer("blocks.3.ff")
     assert "ADC uniform p=4 r=4" in CrossbarConfigV2().describe()
     assert "ADC table t.npz r=4" in CrossbarConfigV2(adc=TableAdcConfigV1("/x/t.npz")).describe()
@@ -132,3 +136,35 @@ def test_layer_hardware_resolves_either_version_per_layer():
         v1.to_v2()
     with pytest.raises(CrossbarConfigError, match="hardware must be a CrossbarConfigV2"):
         layer_hardware({"adc": 4}, "x")
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: CrossbarConfigV2(tile_rows=12.5), "CrossbarConfigV2.tile_rows must be int, got 12.5 (float)"),
+    (lambda: CrossbarConfigV2(dac_bits=True), "CrossbarConfigV2.dac_bits must be int or None, got True (bool)"),
+    (lambda: CrossbarConfigV2(v_read_max="0.6"), "CrossbarConfigV2.v_read_max must be float, got '0.6' (str)"),
+    (lambda: CrossbarConfigV2(device_variation=1), "CrossbarConfigV2.device_variation must be bool, got 1 (int)"),
+    (lambda: CrossbarConfigV2(adc=(4, 4)),
+     "CrossbarConfigV2.adc must be one of UniformAdcConfigV1, TableAdcConfigV1, got (4, 4) (tuple)"),
+    (lambda: CrossbarConfigV2(per_layer={"*.pos": 3}),
+     "CrossbarConfigV2.per_layer['*.pos']: expected {field: value} or ((field, value), ...), got 3"),
+    (lambda: CrossbarConfigV1(adc_range_bits=4.0), "CrossbarConfigV1.adc_range_bits must be int or None, got 4.0"),
+    (lambda: CrossbarConfigV1(adc_kind=None), "CrossbarConfigV1.adc_kind must be str, got None (NoneType)"),
+    (lambda: CrossbarConfigV1(per_layer={"blocks.1.*": {"tile_cols": "64"}}).for_layer("blocks.1.ff"),
+     "layer 'blocks.1.ff': CrossbarConfigV1.tile_cols must be int, got '64' (str)")])
+def test_a_wrong_type_names_class_and_field(make, message):
+    with pytest.raises(CrossbarConfigError, match="^" + re.escape(message)):
+        make()
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: UniformAdcConfigV1(precision_bits=True),
+     "UniformAdcConfigV1.precision_bits must be int or None, got True (bool)"),
+    (lambda: UniformAdcConfigV1(range_bits=-1), "UniformAdcConfigV1.range_bits must be >= 0, got -1"),
+    (lambda: TableAdcConfigV1("/t.npz", range_bits=None), "TableAdcConfigV1.range_bits must be int, got None"),
+    (lambda: TableAdcConfigV1("/t.npz", instance_offset=1.0), "TableAdcConfigV1.instance_offset must be int, got 1.0"),
+    (lambda: DacV1(4.0, 0.6), "DacV1.bits (dac_bits) must be int or None, got 4.0 (float)"),
+    (lambda: DacV1(0, 0.6), "DacV1.bits (dac_bits) must be >= 1 or None, got 0")])
+def test_adc_and_dac_name_a_wrong_type(make, message):
+    with pytest.raises(ValueError, match="^" + re.escape(message)) as info:
+        make()
+    assert isinstance(info.value, AdcConfigError) == ("Adc" in message)

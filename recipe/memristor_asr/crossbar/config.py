@@ -11,15 +11,21 @@ description of one layer.
 """
 import dataclasses
 import fnmatch
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Iterable, Optional, Tuple, Union
 
-from memristor_asr.util.config_helpers import check_patterns_match, hash_state
-from memristor_asr.crossbar.adc import ADC_CONFIG_TYPES, AdcConfig, AdcConfigError, TableAdcConfigV1, UniformAdcConfigV1
+from memristor_asr.util.config_helpers import check_field_types, check_min, check_patterns_match, hash_state
+from memristor_asr.crossbar.faults import check_fault_rates
+from memristor_asr.crossbar.adc import AdcConfig, AdcConfigError, TableAdcConfigV1, UniformAdcConfigV1
 
 __all__ = ["CrossbarConfigV2", "CrossbarConfigV1", "CrossbarConfigError", "layer_hardware"]
 
-Overrides = Union[Dict[str, Dict[str, Any]], Tuple[Tuple[str, Any], ...]]
+#: what ``per_layer`` holds after construction: ``((pattern, ((field, value), ...)), ...)``
+LayerOverrides = Tuple[Tuple[str, Tuple[Tuple[str, Any], ...]], ...]
+#: what ``per_layer`` accepts: that form, ``{pattern: {field: value}}`` or pairs with a dict of
+#: fields; the constructor normalises every form to :data:`LayerOverrides`
+Overrides = Union[Dict[str, Dict[str, Any]], Tuple[Tuple[str, Union[Dict[str, Any], Tuple[Tuple[str, Any], ...]]], ...]]
 
 
 class CrossbarConfigError(ValueError):
@@ -89,7 +95,7 @@ class _HardwareFields:
 
     # --------------------------------------------------------------------------------- overrides
     @classmethod
-    def _normalise_overrides(cls, per_layer: Overrides) -> Tuple[Tuple[str, Tuple[Tuple[str, Any], ...]], ...]:
+    def _normalise_overrides(cls, per_layer: Overrides) -> LayerOverrides:
         items = per_layer.items() if isinstance(per_layer, dict) else per_layer
         out = []
         allowed = {f.name for f in dataclasses.fields(cls)} - {"per_layer"}
@@ -98,8 +104,11 @@ class _HardwareFields:
                 raise CrossbarConfigError(
                     f"{cls.__name__}.per_layer: expected (pattern, overrides) pairs, got {item!r}")
             pattern, ov = item
-            ov = ov.items() if isinstance(ov, dict) else ov
-            ov = tuple((str(k), v) for k, v in ov)
+            try:
+                ov = tuple((str(k), v) for k, v in (ov.items() if isinstance(ov, dict) else ov))
+            except (TypeError, ValueError):  # not iterable, or items that are no (field, value) pairs
+                raise CrossbarConfigError(f"{cls.__name__}.per_layer[{pattern!r}]: expected {{field: value}} or "
+                                          f"((field, value), ...), got {ov!r}") from None
             for k, _ in ov:
                 if k not in allowed:
                     raise CrossbarConfigError(f"{cls.__name__}.per_layer[{pattern!r}]: unknown field {k!r} "
@@ -127,34 +136,28 @@ class _HardwareFields:
 
     # --------------------------------------------------------------------------------- validation
     def validate(self) -> None:
-        def bits(name, value, minimum, allow_none=True):
-            if value is None and allow_none:
-                return
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise CrossbarConfigError(f"{name} must be an integer >= {minimum}"
-                                          f"{' or None (ideal)' if allow_none else ''}, got {value!r}")
-
-        bits("dac_bits", self.dac_bits, 1)
-        bits("tile_rows", self.tile_rows, 1, allow_none=False)
-        bits("tile_cols", self.tile_cols, 1, allow_none=False)
-        bits("cycles_before_programming", self.cycles_before_programming, 0, allow_none=False)
-        bits("var_order", self.var_order, 1, allow_none=False)
-        for name in ("v_read_max", "correction_factor", "cycling_voltage", "reset_voltage"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or v != v or v == float("inf"):
-                raise CrossbarConfigError(f"{name} must be a positive finite number, got {v!r}")
-        set_v = self.set_voltage
-        if isinstance(set_v, bool) or not isinstance(set_v, (int, float)) or not set_v < 0:
-            raise CrossbarConfigError(f"set_voltage must be negative (SET happens at U <= U_SET < 0), got {set_v!r}")
+        """Every field's type (its annotation; the ADC too), then the values' ranges; errors name
+        ``ClassName.field``."""
+        check_field_types(self, CrossbarConfigError)
+        name = type(self).__name__
+        for field, minimum in (("dac_bits", 1), ("tile_rows", 1), ("tile_cols", 1), ("cycles_before_programming", 0),
+                               ("var_order", 1)):
+            check_min(self, field, minimum, CrossbarConfigError)
+        for field in ("v_read_max", "correction_factor", "cycling_voltage", "reset_voltage"):
+            v = getattr(self, field)
+            if not (v > 0 and math.isfinite(v)):
+                raise CrossbarConfigError(f"{name}.{field} must be a positive finite number, got {v!r}")
+        if not self.set_voltage < 0:
+            raise CrossbarConfigError(f"{name}.set_voltage must be negative (SET happens at U <= U_SET < 0), "
+                                      f"got {self.set_voltage!r}")
         if self.read_noise not in ("physical", "paper", "off"):
-            raise CrossbarConfigError(f"read_noise must be 'physical', 'paper' or 'off', got {self.read_noise!r}")
+            raise CrossbarConfigError(
+                f"{name}.read_noise must be 'physical', 'paper' or 'off', got {self.read_noise!r}")
         if self.cycling_granularity not in ("cell", "array"):
             raise CrossbarConfigError(
-                f"cycling_granularity must be 'cell' or 'array', got {self.cycling_granularity!r}")
+                f"{name}.cycling_granularity must be 'cell' or 'array', got {self.cycling_granularity!r}")
         if self.device_model not in ("synaptogen", "ideal"):
-            raise CrossbarConfigError(f"device_model must be 'synaptogen' or 'ideal', got {self.device_model!r}")
-        if not isinstance(self.device_variation, bool):
-            raise CrossbarConfigError(f"device_variation must be a bool, got {self.device_variation!r}")
+            raise CrossbarConfigError(f"{name}.device_model must be 'synaptogen' or 'ideal', got {self.device_model!r}")
 
     def _describe(self, adc: str) -> str:
         return (f"DAC {self.dac_bits or 'ideal'} bit, ADC {adc}, tiles {self.tile_rows}x{self.tile_cols}, "
@@ -177,19 +180,42 @@ class CrossbarConfigV2(_HardwareFields):
         adc: the column ADC, a :class:`~memristor_asr.crossbar.adc.UniformAdcConfigV1` (default
             4 precision + 4 range bits) or :class:`~memristor_asr.crossbar.adc.TableAdcConfigV1`;
             a per-layer override replaces it whole (``{"*.linear_pos": {"adc": UniformAdcConfigV1(2, 6)}}``)
+        stuck_lrs_rate: fraction of cells stuck at the low-resistance state, per cell and seeded
+            (:mod:`~memristor_asr.crossbar.faults`; MemTorch and CrossSim inject such faults); 0 = off
+        stuck_hrs_rate: fraction of cells stuck at the high-resistance state; 0 = off
+        correction_factor_negative: c [1/A] for negative inputs (Synaptogen cells read negative
+            voltages ~10-15 % low; ``crossbar.stats.LSQ_CORRECTION_FACTOR_NEGATIVE`` is the
+            least-squares value); None = ``correction_factor`` for both polarities
     """
 
     adc: AdcConfig = UniformAdcConfigV1()
+    stuck_lrs_rate: float = 0.0
+    stuck_hrs_rate: float = 0.0
+    correction_factor_negative: Optional[float] = None
+
+    #: options added after V2's first use (issue #18): out of the hash at their defaults
+    HASH_EXCLUDE_DEFAULTS: ClassVar[Dict[str, Any]] = {
+        "stuck_lrs_rate": 0.0, "stuck_hrs_rate": 0.0, "correction_factor_negative": None}
 
     def validate(self) -> None:
         super().validate()
-        if not isinstance(self.adc, ADC_CONFIG_TYPES):
-            raise CrossbarConfigError(f"adc must be one of {[t.__name__ for t in ADC_CONFIG_TYPES]}, "
-                                      f"got {type(self.adc).__name__} {self.adc!r:.80}")
+        try:
+            check_fault_rates(self.stuck_lrs_rate, self.stuck_hrs_rate, "CrossbarConfigV2")
+        except ValueError as e:
+            raise CrossbarConfigError(str(e)) from None
+        c = self.correction_factor_negative
+        if c is not None and not (c > 0 and math.isfinite(c)):
+            raise CrossbarConfigError(
+                f"CrossbarConfigV2.correction_factor_negative must be a positive finite number or None, got {c!r}")
 
     def describe(self) -> str:
         """One line for logs and plots."""
-        return self._describe(self.adc.describe())
+        extra = ""
+        if self.stuck_lrs_rate or self.stuck_hrs_rate:
+            extra += f", stuck cells {100 * self.stuck_lrs_rate:g} % LRS / {100 * self.stuck_hrs_rate:g} % HRS"
+        if self.correction_factor_negative is not None:
+            extra += f", c- {self.correction_factor_negative:g}/A"
+        return self._describe(self.adc.describe()) + extra
 
 
 @dataclass
@@ -218,12 +244,11 @@ class CrossbarConfigV1(_HardwareFields):
 
     def validate(self) -> None:
         super().validate()
-        if not isinstance(self.adc_kind, str) or self.adc_kind not in V1_ADC_KINDS:
-            raise CrossbarConfigError(f"adc_kind must be one of {list(V1_ADC_KINDS)}, got {self.adc_kind!r}")
+        if self.adc_kind not in V1_ADC_KINDS:
+            raise CrossbarConfigError(
+                f"CrossbarConfigV1.adc_kind must be one of {list(V1_ADC_KINDS)}, got {self.adc_kind!r}")
         for name in ("adc_precision_bits", "adc_range_bits"):
-            v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise CrossbarConfigError(f"{name} must be an integer >= 0 or None (ideal), got {v!r}")
+            check_min(self, name, 0, CrossbarConfigError)
         if self.adc_precision_bits == 0 and self.adc_range_bits == 0:
             raise CrossbarConfigError("adc_range_bits=0 with adc_precision_bits=0 leaves the ADC a single level (0); "
                                       "use at least one bit")

@@ -30,6 +30,7 @@ from memristor_asr.crossbar import fused_adc
 from memristor_asr.crossbar.adc import UniformAdcV1
 from memristor_asr.crossbar.config import CrossbarConfigV2, Hardware, layer_hardware
 from memristor_asr.crossbar.dac import DacV1
+from memristor_asr.crossbar.faults import StuckCellCounts
 from memristor_asr.crossbar.iv import make_iv
 from memristor_asr.crossbar.noise import cell_read, column_variance_coefficients, read_noise_model
 from memristor_asr.crossbar.programming import (
@@ -65,7 +66,7 @@ class CrossbarLinearV1(torch.nn.Module):
 
     def __init__(self, name: str, in_features: int, out_features: int, cfg: CrossbarConfigV2, act_scale: float,
                  act_q_max: int, weight_scale: float, significance, r_diff: torch.Tensor, r_sum: torch.Tensor,
-                 bias: Optional[torch.Tensor], read_seed: int):
+                 bias: Optional[torch.Tensor], read_seed: int, stuck: Optional[StuckCellCounts] = None):
         super().__init__()
         self.name = name
         self.in_features, self.out_features = in_features, out_features
@@ -91,6 +92,11 @@ class CrossbarLinearV1(torch.nn.Module):
         self.tile_outputs = [0] * n_tiles
         self._clipped_acc: Optional[torch.Tensor] = None  # [row tiles], summed lazily (no device sync)
         self.pre_adc_histogram = None
+        self.stuck = stuck if stuck is not None else StuckCellCounts(cells=self.n_cells)
+        # per-polarity correction (off: None): negative inputs read ~10-15 % low on Synaptogen cells,
+        # so their contributions are scaled by c_negative / c before the ADC
+        c_neg = getattr(cfg, "correction_factor_negative", None)
+        self.negative_gain = 1.0 if c_neg is None else float(c_neg) / float(cfg.correction_factor)
 
     # ------------------------------------------------------------------------------ building
     @classmethod
@@ -133,7 +139,8 @@ class CrossbarLinearV1(torch.nn.Module):
         iv = make_iv(cfg.device_model, cfg.correction_factor, cfg.v_read_max)
         states = program_planes(planes, cfg, iv, seed, name, device=device, max_cells_per_chunk=max_cells_per_chunk)
         return cls(name, layer.in_features, layer.out_features, cfg, s_a, int(iq.q_max), s_w, significance,
-                   states.r_diff, states.r_sum, layer.bias, read_seed=derive_seed(seed, name, "read"))
+                   states.r_diff, states.r_sum, layer.bias, read_seed=derive_seed(seed, name, "read"),
+                   stuck=states.stuck)
 
     @property
     def n_cells(self) -> int:
@@ -200,7 +207,7 @@ class CrossbarLinearV1(torch.nn.Module):
         if key not in self._tables:
             codes = torch.arange(-levels, levels + 1, device=device)
             volts = (codes.float() / levels) * self.cfg.v_read_max
-            s = self.adc.input_scale
+            s = self._polarity_gain(volts) * self.adc.input_scale  # [levels]
             d = self.iv.diff_current(volts) * s
             if self.noise is None:
                 self._tables[key] = (d, None, None)
@@ -208,6 +215,12 @@ class CrossbarLinearV1(torch.nn.Module):
                 c0, c1 = column_variance_coefficients(volts, self.iv, self.noise)
                 self._tables[key] = (d, c0 * s * s, c1 * s * s)
         return self._tables[key]
+
+    def _polarity_gain(self, volts: torch.Tensor) -> torch.Tensor:
+        """Per input: c_negative / c for negative read voltages, 1 otherwise (all 1 when off)."""
+        if self.negative_gain == 1.0:
+            return torch.ones_like(volts)
+        return torch.where(volts < 0, torch.full_like(volts, self.negative_gain), torch.ones_like(volts))
 
     def _blocks(self, v: torch.Tensor) -> torch.Tensor:
         """[N, in] -> [N, row tiles, tile_rows] (zero-padded rows)."""
@@ -330,7 +343,8 @@ class CrossbarLinearV1(torch.nn.Module):
 
     def column_currents_reference(self, x: torch.Tensor, frames_per_chunk: int = 8) -> torch.Tensor:
         """Per-cell simulation of :meth:`column_currents`: every cell's current ``I(V; r)``
-        with its own read-noise draw, summed per column. Same shape, same distribution."""
+        with its own read-noise draw, summed per column (each row's pair current scaled by the
+        per-polarity gain, if set). Same shape, same distribution."""
         codes, levels = self.dac.codes(x, self.act_scale, self.act_q_max)
         volts = (codes.float() / levels) * self.cfg.v_read_max  # [N, in]
         nb, n = self.r_diff.shape[0], x.shape[0]
@@ -345,7 +359,10 @@ class CrossbarLinearV1(torch.nn.Module):
                     v = volts[f0:f0 + frames_per_chunk, r0:r0 + r_pos.shape[0], None]  # [n, rows, 1]
                     i_pos = cell_read(v, r_pos, self.iv, self.noise, gen)  # [n, rows, out]
                     i_neg = cell_read(v, r_neg, self.iv, self.noise, gen)
-                    out[j, f0:f0 + frames_per_chunk, cols] = i_pos.sum(1) - i_neg.sum(1)
+                    if self.negative_gain == 1.0:
+                        out[j, f0:f0 + frames_per_chunk, cols] = i_pos.sum(1) - i_neg.sum(1)
+                    else:
+                        out[j, f0:f0 + frames_per_chunk, cols] = ((i_pos - i_neg) * self._polarity_gain(v)).sum(1)
         return out
 
     def forward_reference(self, x: torch.Tensor, frames_per_chunk: int = 8) -> torch.Tensor:

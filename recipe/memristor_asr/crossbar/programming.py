@@ -16,6 +16,9 @@
   tile column), so a draw is bit-reproducible whatever order or batch the tiles are simulated in.
   Tiles are simulated in chunks of at most ``max_cells_per_chunk`` cells to bound memory.
 
+Stuck cells (``stuck_lrs_rate``, ``stuck_hrs_rate`` of the hardware description, off by
+default) replace faulty cells' programmed states after programming (:mod:`~memristor_asr.crossbar.faults`).
+
 Only what the fast path needs is kept: per plane and row tile ``r_pos - r_neg`` and
 ``r_pos + r_neg`` (float32), laid out ``[row tiles, tile_rows, P * out]`` (zero-padded rows).
 """
@@ -28,6 +31,7 @@ import torch
 
 from memristor_asr.crossbar.cells import Cells
 from memristor_asr.crossbar.config import CrossbarConfigV2
+from memristor_asr.crossbar.faults import StuckCellCounts, inject_stuck_cells
 from memristor_asr.crossbar.iv import IVModel
 from memristor_asr.crossbar.params import load_synaptogen_params
 
@@ -78,11 +82,35 @@ class ProgrammedStatesV1:
         r_sum: same shape, ``r_pos + r_neg``
         rows: number of real rows of each row tile
         n_planes, out_features: to split the last axis ``P * out``
+        stuck: cells stuck at LRS / HRS (all zero without fault injection)
     """
 
-    def __init__(self, r_diff: torch.Tensor, r_sum: torch.Tensor, rows: List[int], n_planes: int, out_features: int):
+    def __init__(self, r_diff: torch.Tensor, r_sum: torch.Tensor, rows: List[int], n_planes: int, out_features: int,
+                 stuck: Optional[StuckCellCounts] = None):
         self.r_diff, self.r_sum, self.rows = r_diff, r_sum, rows
         self.n_planes, self.out_features = n_planes, out_features
+        self.stuck = stuck if stuck is not None else StuckCellCounts(cells=2 * sum(rows) * n_planes * out_features)
+
+
+def _inject_faults(states: ProgrammedStatesV1, cfg: CrossbarConfigV2, iv: IVModel, seed: int,
+                   layer_name: str) -> ProgrammedStatesV1:
+    """Stuck cells, per plane and row tile, from the hardware's fault rates (no-op at 0)."""
+    lrs, hrs = getattr(cfg, "stuck_lrs_rate", 0.0), getattr(cfg, "stuck_hrs_rate", 0.0)
+    if not (lrs or hrs):
+        return states
+    n_out = states.out_features
+    for b in range(states.n_planes):
+        cols = slice(b * n_out, (b + 1) * n_out)
+        for j, rows in enumerate(states.rows):
+            d, s = states.r_diff[j, :rows, cols], states.r_sum[j, :rows, cols]
+            r_pos, r_neg = (s + d) * 0.5, (s - d) * 0.5
+            n = inject_stuck_cells(r_pos, r_neg, lrs, hrs, iv.r_on, iv.r_off,
+                                   derive_seed(seed, layer_name, b, j, "stuck"))
+            states.stuck.lrs += n.lrs
+            states.stuck.hrs += n.hrs
+            states.r_diff[j, :rows, cols] = r_pos - r_neg
+            states.r_sum[j, :rows, cols] = r_pos + r_neg
+    return states
 
 
 def _tile_grid(n: int, size: int) -> List[Tuple[int, int]]:
@@ -126,7 +154,8 @@ def program_planes(planes: torch.Tensor, cfg: CrossbarConfigV2, iv: IVModel, see
                 r_neg = torch.where(v == -1, iv.r_on, iv.r_off)
                 r_diff[j, : r1 - r0, b * n_out:(b + 1) * n_out] = r_pos - r_neg
                 r_sum[j, : r1 - r0, b * n_out:(b + 1) * n_out] = r_pos + r_neg
-        return ProgrammedStatesV1(r_diff, r_sum, [r1 - r0 for r0, r1 in row_tiles], n_planes, n_out)
+        return _inject_faults(ProgrammedStatesV1(r_diff, r_sum, [r1 - r0 for r0, r1 in row_tiles], n_planes, n_out),
+                              cfg, iv, seed, layer_name)
 
     params = load_synaptogen_params(var_order=cfg.var_order)
     tiles = [(b, j, k) for b in range(n_planes) for j in range(len(row_tiles)) for k in range(len(col_tiles))]
@@ -179,4 +208,5 @@ def program_planes(planes: torch.Tensor, cfg: CrossbarConfigV2, iv: IVModel, see
         chunk_cells += n
     flush()
     _log.debug("programmed %s: %d cells in %.2f s", layer_name, done, time.time() - t0)
-    return ProgrammedStatesV1(r_diff, r_sum, [r1 - r0 for r0, r1 in row_tiles], n_planes, n_out)
+    return _inject_faults(ProgrammedStatesV1(r_diff, r_sum, [r1 - r0 for r0, r1 in row_tiles], n_planes, n_out),
+                          cfg, iv, seed, layer_name)

@@ -15,8 +15,8 @@ import torch
 from memristor_asr.crossbar.cells import Cells
 from memristor_asr.crossbar.programming import derive_seed
 
-__all__ = ["OPERATIONS", "program_pairs", "find_half_state_voltage", "single_cell_statistics",
-           "estimate_correction_factor", "format_statistics_table"]
+__all__ = ["LSQ_CORRECTION_FACTOR_NEGATIVE", "OPERATIONS", "program_pairs", "find_half_state_voltage",
+           "single_cell_statistics", "estimate_correction_factor", "format_statistics_table"]
 
 #: (label, input fraction, weight) of the single-cell table
 OPERATIONS: Tuple[Tuple[str, float, float], ...] = (
@@ -89,20 +89,27 @@ def single_cell_statistics(n_pairs: int = 10000, seed: int = 0, read_noise: str 
             "correction_factor": correction_factor, "v_read_max": v_read_max}
 
 
+#: least-squares c of negative inputs [1/A], as :func:`estimate_correction_factor` measures it with
+#: its defaults (10,000 pairs, physical noise; ``EstimateCorrectionFactorJob``'s ``c_negative``):
+#: the value graphs give ``CrossbarConfigV2.correction_factor_negative`` (a test re-measures it)
+LSQ_CORRECTION_FACTOR_NEGATIVE = 8911.2
+
+
 @torch.no_grad()
 def estimate_correction_factor(n_pairs: int = 10000, seed: int = 0, inputs: Optional[Sequence[float]] = None,
                                read_noise: str = "physical", v_read_max: float = 0.6, reads: int = 1) -> Dict:
     """Least-squares correction factor from (LRS, HRS) pairs read at input fractions ``inputs``.
 
     :param inputs: input fractions of ``v_read_max`` (default 0.1, 0.2, ..., 1.0)
-    :return: ``{"c": ..., "c_symmetric": ... (inputs and their negatives), "per_input": [{"input",
+    :return: ``{"c": ... (positive inputs), "c_negative": ... (their negatives: the per-polarity
+        factor of ``CrossbarConfigV2.correction_factor_negative``), "c_symmetric": ... (both), "per_input": [{"input",
         "mean_current", "gain_c"}], ...}``; ``gain_c = x / mean dI`` is the factor that would be
         exact at that input alone
     """
     inputs = list(inputs) if inputs is not None else [round(0.1 * k, 1) for k in range(1, 11)]
     pos, neg = program_pairs(n_pairs, 1.0, derive_seed(seed, "correction"))
     gen = torch.Generator().manual_seed(derive_seed(seed, "correction-reads", read_noise))
-    sums = {"pos": [0.0, 0.0], "sym": [0.0, 0.0]}
+    sums = {"pos": [0.0, 0.0], "neg": [0.0, 0.0], "sym": [0.0, 0.0]}
     per_input = []
     for x in inputs:
         for sign in (1.0, -1.0):
@@ -112,12 +119,13 @@ def estimate_correction_factor(n_pairs: int = 10000, seed: int = 0, inputs: Opti
             sxy, sxx = float((sign * x * di).sum()), float((di * di).sum())
             sums["sym"][0] += sxy
             sums["sym"][1] += sxx
-            if sign > 0:
-                sums["pos"][0] += sxy
-                sums["pos"][1] += sxx
+            side = sums["pos" if sign > 0 else "neg"]
+            side[0] += sxy
+            side[1] += sxx
             per_input.append({"input": sign * x, "mean_current": float(di.mean()),
                               "gain_c": sign * x / float(di.mean())})
-    return {"c": sums["pos"][0] / sums["pos"][1], "c_symmetric": sums["sym"][0] / sums["sym"][1],
+    return {"c": sums["pos"][0] / sums["pos"][1], "c_negative": sums["neg"][0] / sums["neg"][1],
+            "c_symmetric": sums["sym"][0] / sums["sym"][1],
             "per_input": per_input, "n_pairs": n_pairs, "read_noise": read_noise, "v_read_max": v_read_max,
             "inputs": inputs}
 
