@@ -9,6 +9,7 @@ Only wiring lives here. The functions are reusable by personal graphs (see `user
 a new ADC split is one more `CrossbarConfigV2`, and only its simulation, recognition, scoring and
 report jobs run; training and data come from the cache.
 """
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -17,6 +18,7 @@ from sisyphus import tk
 from memristor_asr.crossbar.adc import TableAdcConfigV1, UniformAdcConfigV1
 from memristor_asr.crossbar.config import CrossbarConfigV2
 from memristor_asr.crossbar.regimes import apply_regime
+from memristor_asr.crossbar.stats import LSQ_CORRECTION_FACTOR_NEGATIVE
 from memristor_asr.data.embedded import embedded_corpus_preset
 from memristor_asr.decoding.search_config import SearchConfigV1
 from memristor_asr.jobs.corpus import BuildEmbeddedCorpusJob, CorpusStatisticsJob, ManifestToStmJob
@@ -25,6 +27,7 @@ from memristor_asr.jobs.crossbar import (
     EstimateCorrectionFactorJob,
     SimulateCrossbarLogProbsJob,
 )
+from memristor_asr.jobs.energy import EstimateAdcEnergyJob, WerEnergyReportJob
 from memristor_asr.jobs.features import ComputeFeatureStatsJob
 from memristor_asr.jobs.lexicon import CmuDictLexiconJob
 from memristor_asr.jobs.lm import BibleLmTextJob, ComputePerplexityJob, TrainKenLmJob
@@ -78,6 +81,12 @@ class ExperimentSettings:
             instances) used as every column's ADC in one study entry; None: no such entry
         study_nnadc_range_bits: input range of that NNADC, +-2^(r-1) full-scale pairs
         device_statistics: also run the single-pair statistics and correction-factor jobs
+        stuck_cell_rates: fractions of stuck cells (half at LRS, half at HRS), one study entry each on
+            the rel-pos model at 4+4, reference regime (issue #18)
+        per_polarity_correction: a study entry with the least-squares c of negative inputs
+            (``crossbar.stats.LSQ_CORRECTION_FACTOR_NEGATIVE``) beside the default c
+        adc_energy: price every rel-pos ADC-study setting (reference regime) in ADC energy per
+            second of audio and report WER against it with the Pareto front
         no_lm_condition: also search the log-probs of Table 3 at 8+8 and of the range claims' study
             entries (reference regime, and their digital counterparts) without the 4-gram LM
             (lexicon-constrained, word score tuned on dev over ``no_lm_word_scores``): a harder test
@@ -115,6 +124,9 @@ class ExperimentSettings:
     study_nnadc: Optional[NnadcSettings] = None
     study_nnadc_range_bits: int = 4
     device_statistics: bool = True
+    stuck_cell_rates: Tuple[float, ...] = (0.01,)
+    per_polarity_correction: bool = True
+    adc_energy: bool = True
     no_lm_condition: bool = False
     no_lm_word_scores: Tuple[float, ...] = (-2.0, -1.0, 0.0, 1.0, 2.0)
     search: SearchConfigV1 = field(default_factory=lambda: SearchConfigV1(beam_size=50))
@@ -141,7 +153,8 @@ def seed_study_settings() -> ExperimentSettings:
         other_regime_adcs=None, other_regime_nopos_adcs=None, other_regime_pos_adcs=None,
         study_adcs=((2, 6), (3, 5), (4, 4), (4, 8), (8, 8), (6, 6), (8, 4)),
         study_nopos_adcs=((2, 6), (3, 5), (4, 4), (4, 8), (8, 8), (6, 6), (8, 4)),
-        study_pos_adcs=((0, 8), (1, 7), (2, 6), (3, 5), (4, 8)), no_lm_condition=True)
+        study_pos_adcs=((0, 8), (1, 7), (2, 6), (3, 5), (4, 8)), no_lm_condition=True,
+        stuck_cell_rates=(0.001, 0.01, 0.05), per_polarity_correction=True, adc_energy=True)
 
 
 #: training recipes of QAT models (``ExperimentSettings.qat_recipe`` / ``study_recipe``)
@@ -390,6 +403,7 @@ def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
                      "note": "NNADC as every column's ADC; adc = the uniform split with the same grid"})
         clipping[f"rel-pos {label}"] = d.clipping[0]
 
+    beyond_the_papers(s, data, rec, study, res, rows, clipping, prefix)
     if s.no_lm_condition:
         res.no_lm = no_lm_results(res, s, data, qat, study)
         rows.extend(no_lm_rows(res.no_lm, s))
@@ -411,6 +425,39 @@ def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
         tk.register_output(f"{prefix}/device/cell_statistics.json", cells.out_json)
         tk.register_output(f"{prefix}/device/correction_factor.json", EstimateCorrectionFactorJob().out_report)
     return report
+
+
+def beyond_the_papers(s: ExperimentSettings, data: Data, rec: Recognizer, study: Dict[str, tuple], res: Results,
+                      rows: List[dict], clipping: Dict[str, tk.Path], prefix: str) -> None:
+    """Issue #18's options on the rel-pos study model (reference regime, base 4+4): stuck cells,
+    the per-polarity correction factor, and WER against ADC energy for every study split."""
+    ckpt, tuned = study["rel"]
+    ref = s.regimes[0]
+    entries = []
+    for rate in s.stuck_cell_rates:
+        entries.append((f"stuck{rate:g}", f"stuck cells {100 * rate:g} %", "half at LRS, half at HRS",
+                        dataclasses.replace(adc(4, 4, regime=ref), stuck_lrs_rate=rate / 2, stuck_hrs_rate=rate / 2)))
+    if s.per_polarity_correction:
+        entries.append(("polarity-c", "per-polarity c", f"c- = {LSQ_CORRECTION_FACTOR_NEGATIVE:g}/A (negative inputs)",
+                        dataclasses.replace(adc(4, 4, regime=ref),
+                                            correction_factor_negative=LSQ_CORRECTION_FACTOR_NEGATIVE)))
+    for key, label, note, hw in entries:
+        d = memristor_draws(ckpt, data, rec, tuned, hw, s.study_draws)
+        res.beyond[key] = (label, d)
+        rows.append({"system": f"memristor rel-pos, {label}{_regime_tag(ref)}", "bits": float(s.study_bits),
+                     "adc": (4, 4), "wer": d.aggregate(), "note": note})
+        clipping[f"rel-pos {label}{_regime_tag(ref)}"] = d.clipping[0]
+    if s.adc_energy:
+        points = []
+        for (regime, pos, a, pos_adc), d in res.study.items():
+            if regime == ref and pos == "rel":
+                label = f"pos-proj {a[0]}+{a[1]} / {pos_adc[0]}+{pos_adc[1]}" if pos_adc else f"{a[0]}+{a[1]}"
+                energy = EstimateAdcEnergyJob(ckpt, adc(a[0], a[1], pos=pos_adc, regime=regime)).out_energy
+                points.append({"label": label, "wer": d.wers, "energy": energy})
+        if points:
+            job = WerEnergyReportJob(points, title=f"WER vs ADC energy ({ref} regime, rel-pos study model)")
+            tk.register_output(f"{prefix}/wer_vs_energy.md", job.out_table_md)
+            tk.register_output(f"{prefix}/wer_vs_energy.png", job.out_plot)
 
 
 def no_lm_results(res: Results, s: ExperimentSettings, data: Data, qat: Dict[float, tk.Path],
@@ -455,7 +502,8 @@ def no_lm_rows(nl: Results, s: ExperimentSettings) -> List[dict]:
 def py():
     """The default experiment: every seed claim's comparison with the fewest systems (Table 2 at
     8/4/3/2 bits; Table 3 at 8 and 3 bits, ADC 8+8, 5 draws; the ADC study with 3 draws; the
-    ``synaptogenml`` regime for the 3-bit Table 3 and the rel-pos model at 4+4 and 4+8). Fits 60 minutes on 2 CPU
+    ``synaptogenml`` regime for the 3-bit Table 3 and the rel-pos model at 4+4 and 4+8; 1 % stuck
+    cells, the per-polarity c and WER vs ADC energy on the study model). Fits 60 minutes on 2 CPU
     cores; README states the measured time."""
     build_experiment(ExperimentSettings())
 

@@ -22,6 +22,7 @@ class Results:
         study: ``(regime, pos_enc, (p, r), pos_adc or None)`` -> draws
         nnadc: the NNADC study entry, or None
         no_lm: the same kinds of results searched without the LM (a subset), or None
+        beyond: issue #18's study entries, ``key -> (label, draws)`` (rel-pos model, base 4+4)
     """
 
     digital: Dict[Tuple[str, Any], Any] = field(default_factory=dict)
@@ -29,6 +30,7 @@ class Results:
     study: Dict[Tuple[str, str, Tuple[int, int], Optional[Tuple[int, int]]], Any] = field(default_factory=dict)
     nnadc: Any = None
     no_lm: Optional["Results"] = None
+    beyond: Dict[str, Tuple[str, Any]] = field(default_factory=dict)
 
 
 def _adc(a) -> str:
@@ -162,6 +164,10 @@ def seed_claims(res: Results, s) -> List[Dict[str, Any]]:
             cmp(f"C-table3-{bits:g}bit-{_adc(a)}-vs-digital", "this study",
                 f"memristor ({regime}) vs digital, {bits:g}-bit {_adc(a)}", "-", "compare", d,
                 dig.get(("QAT", bits)), f"memristor {bits:g}-bit {_adc(a)}", "digital", regime)
+    base44 = res.study.get((s.regimes[0], "rel", (4, 4), None))
+    for key, (label, d) in res.beyond.items():
+        cmp(f"C-{key}-vs-4+4", "this study", f"{label} vs the base 4+4 (rel-pos)", "-", "compare", d, base44,
+            label, "rel-pos 4+4", s.regimes[0])
     if res.nnadc is not None:
         cmp("C-nnadc-vs-4+4", "this study", "NNADC entry vs uniform 4+4", "-", "compare", res.nnadc,
             res.study.get((s.regimes[0], "rel", (4, 4), None)), "NNADC", "uniform 4+4", s.regimes[0])

@@ -24,16 +24,18 @@ NNADC = NnadcSettings(designs={{"pl3": PipelinedAdcV1Config(stages=(STAGE, STAGE
 SETTINGS = ExperimentSettings(
     corpus_preset="miniature", train_config=TrainConfigV1(num_epochs=2, max_batch_seconds=20.0),
     qat_bits=(3,), memristor_bits=(3,), table3_adcs=((4, 4), (8, 8)), num_draws=2, study_bits=3,
-    study_adcs=((8, 8),), study_nopos_adcs=((8, 8),), study_pos_adcs=((2, 6),), study_draws=1, study_nnadc=NNADC,
+    study_nopos_adcs=((8, 8),), study_pos_adcs=((2, 6),), study_draws=1, study_nnadc=NNADC,
     study_nnadc_range_bits=2,
     search=SearchConfigV1(beam_size=8), lm_weights=(1.0,), word_scores=(0.0,), no_lm_condition=True,
-    no_lm_word_scores=(0.0,))
+    no_lm_word_scores=(0.0,), study_adcs=((4, 4), (8, 8)), stuck_cell_rates=(0.05,),
+    per_polarity_correction=True, adc_energy=True)
 
 def py():
     build_experiment(SETTINGS, extra_study_adcs={extra})
 """
 
 RERUNNABLE = {"SimulateCrossbarLogProbsJob", "RecognizeCtcJob", "ScliteScoringJob", "AggregateWerJob", "WerReportJob",
+              "EstimateAdcEnergyJob", "WerEnergyReportJob",
               "SeedClaimsReportJob"}
 
 
@@ -69,6 +71,13 @@ def test_default_graph_on_miniature_corpus_and_rerun_with_new_adc_split(tmp_path
     # the no-LM condition: the same log-probs searched without the 4-gram, and its Table 3 claim
     assert "memristor, no LM" in table and "QAT, no LM" in table
     assert "T3-mem3-physical-nolm" in claims
+    # issue #18's entries: stuck cells, per-polarity c (compared with 4+4), WER vs ADC energy
+    assert "stuck cells 5 %" in table and "per-polarity c" in table
+    assert "C-stuck0.05-vs-4+4" in claims or "C-stuck0.05-vs-4+4" in \
+        (setup / "output" / "memristor_adc" / "comparisons.md").read_text()
+    energy = (setup / "output" / "memristor_adc" / "wer_vs_energy.md").read_text()
+    assert "4+4" in energy and "8+8" in energy
+    assert (setup / "output" / "memristor_adc" / "wer_vs_energy.png").stat().st_size > 1000
     comparisons = (setup / "output" / "memristor_adc" / "comparisons.md").read_text()
     assert "significant" in comparisons or "within noise" in comparisons
     assert (setup / "output" / "memristor_adc" / "device" / "correction_factor.json").exists()
