@@ -14,8 +14,8 @@ def py():
 """
 
 
-@pytest.mark.parametrize("p,r,param", [(-1, 4, "precision_bits must be an integer >= 0"),
-                                       (4, 2.5, "range_bits must be an integer >= 0"),
+@pytest.mark.parametrize("p,r,param", [(-1, 4, "UniformAdcConfigV1.precision_bits must be >= 0"),
+                                       (4, 2.5, "UniformAdcConfigV1.range_bits must be int or None"),
                                        (0, 0, "single level")])
 def test_personal_graph_with_an_impossible_adc_split_names_it(tmp_path, p, r, param):
     setup = make_setup(tmp_path, GRAPH.format(p=p, r=r), name="my_splits")
