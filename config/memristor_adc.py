@@ -83,6 +83,8 @@ class ExperimentSettings:
         device_statistics: also run the single-pair statistics and correction-factor jobs
         stuck_cell_rates: fractions of stuck cells (half at LRS, half at HRS), one study entry each on
             the rel-pos model at 4+4, reference regime (issue #18)
+        wire_resistances: word- and bit-line resistances per cell segment [ohm] (IR drop,
+            ``crossbar.wires``), one study entry each on the rel-pos model at 4+4, reference regime
         per_polarity_correction: a study entry with the least-squares c of negative inputs
             (``crossbar.stats.LSQ_CORRECTION_FACTOR_NEGATIVE``) beside the default c
         adc_energy: price every rel-pos ADC-study setting (reference regime) in ADC energy per
@@ -125,6 +127,7 @@ class ExperimentSettings:
     study_nnadc_range_bits: int = 4
     device_statistics: bool = True
     stuck_cell_rates: Tuple[float, ...] = (0.01,)
+    wire_resistances: Tuple[float, ...] = (1.0,)
     per_polarity_correction: bool = True
     adc_energy: bool = True
     no_lm_condition: bool = False
@@ -144,17 +147,21 @@ class ExperimentSettings:
 
 
 def seed_study_settings() -> ExperimentSettings:
-    """Everything the seed claims ask for: Table 2 at 8/6/5/4/3/2 bits, Table 3 at 8/5/4/3 bits
+    """Everything the seed claims ask for: Table 2 at 8/6/5/4/3/2 bits, Table 3 at 8 and 3 bits
     and ADC 8+8 / 4+4 with 10 draws, the full ADC sweep under both regimes with 3 draws, both
-    study models QAT from scratch (the papers' recipe), and the NNADC entry."""
+    study models QAT from scratch (the papers' recipe), the NNADC entry, the no-LM condition and
+    issue #18's options. Table 3 at 5 and 4 bits (80 more draws, ~45 minutes on 2 cores) is
+    ``dataclasses.replace(seed_study_settings(), memristor_bits=(8, 5, 4, 3))``: the claims
+    compare 8 and 3 bits only."""
     return ExperimentSettings(
         qat_bits=(8, 6, 5, 4, 3, 2), table3_adcs=((8, 8), (4, 4)), study_nnadc=NnadcSettings(),
-        memristor_bits=(8, 5, 4, 3), num_draws=10, study_recipe="scratch", other_regime_bits=None,
+        memristor_bits=(8, 3), num_draws=10, study_recipe="scratch", other_regime_bits=None,
         other_regime_adcs=None, other_regime_nopos_adcs=None, other_regime_pos_adcs=None,
         study_adcs=((2, 6), (3, 5), (4, 4), (4, 8), (8, 8), (6, 6), (8, 4)),
         study_nopos_adcs=((2, 6), (3, 5), (4, 4), (4, 8), (8, 8), (6, 6), (8, 4)),
         study_pos_adcs=((0, 8), (1, 7), (2, 6), (3, 5), (4, 8)), no_lm_condition=True,
-        stuck_cell_rates=(0.001, 0.01, 0.05), per_polarity_correction=True, adc_energy=True)
+        stuck_cell_rates=(0.001, 0.01, 0.05), wire_resistances=(0.1, 1.0), per_polarity_correction=True,
+        adc_energy=True)
 
 
 #: training recipes of QAT models (``ExperimentSettings.qat_recipe`` / ``study_recipe``)
@@ -430,13 +437,16 @@ def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
 def beyond_the_papers(s: ExperimentSettings, data: Data, rec: Recognizer, study: Dict[str, tuple], res: Results,
                       rows: List[dict], clipping: Dict[str, tk.Path], prefix: str) -> None:
     """Issue #18's options on the rel-pos study model (reference regime, base 4+4): stuck cells,
-    the per-polarity correction factor, and WER against ADC energy for every study split."""
+    wire resistance (IR drop), the per-polarity correction factor, and WER against ADC energy for every study split."""
     ckpt, tuned = study["rel"]
     ref = s.regimes[0]
     entries = []
     for rate in s.stuck_cell_rates:
         entries.append((f"stuck{rate:g}", f"stuck cells {100 * rate:g} %", "half at LRS, half at HRS",
                         dataclasses.replace(adc(4, 4, regime=ref), stuck_lrs_rate=rate / 2, stuck_hrs_rate=rate / 2)))
+    for ohm in s.wire_resistances:
+        entries.append((f"wires{ohm:g}", f"IR drop {ohm:g} ohm", f"{ohm:g} ohm per word- and bit-line segment",
+                        dataclasses.replace(adc(4, 4, regime=ref), wordline_resistance=ohm, bitline_resistance=ohm)))
     if s.per_polarity_correction:
         entries.append(("polarity-c", "per-polarity c", f"c- = {LSQ_CORRECTION_FACTOR_NEGATIVE:g}/A (negative inputs)",
                         dataclasses.replace(adc(4, 4, regime=ref),

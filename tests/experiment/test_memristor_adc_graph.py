@@ -72,7 +72,7 @@ def test_default_graph_on_miniature_corpus_and_rerun_with_new_adc_split(tmp_path
     assert "memristor, no LM" in table and "QAT, no LM" in table
     assert "T3-mem3-physical-nolm" in claims
     # issue #18's entries: stuck cells, per-polarity c (compared with 4+4), WER vs ADC energy
-    assert "stuck cells 5 %" in table and "per-polarity c" in table
+    assert "stuck cells 5 %" in table and "per-polarity c" in table and "IR drop 1 ohm" in table
     assert "C-stuck0.05-vs-4+4" in claims or "C-stuck0.05-vs-4+4" in \
         (setup / "output" / "memristor_adc" / "comparisons.md").read_text()
     energy = (setup / "output" / "memristor_adc" / "wer_vs_energy.md").read_text()

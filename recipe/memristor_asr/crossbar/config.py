@@ -186,16 +186,24 @@ class CrossbarConfigV2(_HardwareFields):
         correction_factor_negative: c [1/A] for negative inputs (Synaptogen cells read negative
             voltages ~10-15 % low; ``crossbar.stats.LSQ_CORRECTION_FACTOR_NEGATIVE`` is the
             least-squares value); None = ``correction_factor`` for both polarities
+        wordline_resistance: wire resistance per cell segment of a word line [ohm] (IR drop,
+            :mod:`~memristor_asr.crossbar.wires`; aihwkit and CrossSim model it); 0 = ideal wires.
+            About 1 ohm is typical of a scaled Cu line at a 100 nm cell pitch (effective
+            resistivity ~4 uOhm cm with size effects, 50 x 100 nm cross-section: 0.8 ohm)
+        bitline_resistance: the same per bit-line segment [ohm]; 0 = ideal wires
     """
 
     adc: AdcConfig = UniformAdcConfigV1()
     stuck_lrs_rate: float = 0.0
     stuck_hrs_rate: float = 0.0
     correction_factor_negative: Optional[float] = None
+    wordline_resistance: float = 0.0
+    bitline_resistance: float = 0.0
 
     #: options added after V2's first use (issue #18): out of the hash at their defaults
     HASH_EXCLUDE_DEFAULTS: ClassVar[Dict[str, Any]] = {
-        "stuck_lrs_rate": 0.0, "stuck_hrs_rate": 0.0, "correction_factor_negative": None}
+        "stuck_lrs_rate": 0.0, "stuck_hrs_rate": 0.0, "correction_factor_negative": None,
+        "wordline_resistance": 0.0, "bitline_resistance": 0.0}
 
     def validate(self) -> None:
         super().validate()
@@ -207,6 +215,15 @@ class CrossbarConfigV2(_HardwareFields):
         if c is not None and not (c > 0 and math.isfinite(c)):
             raise CrossbarConfigError(
                 f"CrossbarConfigV2.correction_factor_negative must be a positive finite number or None, got {c!r}")
+        for field in ("wordline_resistance", "bitline_resistance"):
+            v = getattr(self, field)
+            if not (v >= 0 and math.isfinite(v)):
+                raise CrossbarConfigError(f"CrossbarConfigV2.{field} must be a resistance >= 0 ohm per segment, "
+                                          f"got {v!r}")
+
+    @property
+    def has_wire_resistance(self) -> bool:
+        return self.wordline_resistance > 0 or self.bitline_resistance > 0
 
     def describe(self) -> str:
         """One line for logs and plots."""
@@ -215,6 +232,8 @@ class CrossbarConfigV2(_HardwareFields):
             extra += f", stuck cells {100 * self.stuck_lrs_rate:g} % LRS / {100 * self.stuck_hrs_rate:g} % HRS"
         if self.correction_factor_negative is not None:
             extra += f", c- {self.correction_factor_negative:g}/A"
+        if self.has_wire_resistance:
+            extra += f", wires {self.wordline_resistance:g}/{self.bitline_resistance:g} ohm (WL/BL)"
         return self._describe(self.adc.describe()) + extra
 
 

@@ -94,13 +94,16 @@ def reset_statistics(model: torch.nn.Module) -> None:
 
 def clipping_report(model: torch.nn.Module) -> Dict[str, dict]:
     """Per layer: ``{"clipped", "outputs", "fraction", "adc"}`` since the last reset (and
-    ``"stuck_cells"`` where faults are injected), plus the pooled total under the key ``"__total__"``."""
+    ``"stuck_cells"`` where faults are injected, ``"ir_drop"`` with wire resistance), plus the
+    pooled total under the key ``"__total__"``."""
     report, clipped, outputs = {}, 0, 0
     for name, m in _layers(model):
         s = m.clipping_stats()
         s["adc"] = m.cfg.adc.describe()
         if getattr(m.cfg, "stuck_lrs_rate", 0.0) or getattr(m.cfg, "stuck_hrs_rate", 0.0):
             s["stuck_cells"] = m.stuck.as_dict()
+        if m.ir_drop_stats() is not None:
+            s["ir_drop"] = m.ir_drop_stats()
         report[m.name or name] = s
         clipped += s["clipped"]
         outputs += s["outputs"]

@@ -35,10 +35,12 @@ from memristor_asr.crossbar.iv import make_iv
 from memristor_asr.crossbar.noise import cell_read, column_variance_coefficients, read_noise_model
 from memristor_asr.crossbar.programming import (
     DEFAULT_MAX_CELLS_PER_CHUNK,
+    _tile_grid,
     bit_planes,
     derive_seed,
     program_planes,
 )
+from memristor_asr.crossbar.wires import WiredStates, attenuated_states, attenuation
 
 __all__ = ["CrossbarLinearV1", "CrossbarConversionError"]
 
@@ -62,11 +64,15 @@ class CrossbarLinearV1(torch.nn.Module):
             reset (a partial last tile has smaller column sums and clips less: the papers'
             384-wide layers have only full tiles); ``n_clipped`` / ``n_adc_outputs`` are their sums
         pre_adc_histogram: a :class:`~memristor_asr.crossbar.diagnostics.PreAdcHistogram` or None
+        wired: with wire resistance, a :class:`~memristor_asr.crossbar.wires.WiredStates` whose
+            ``m_diff`` / ``low_diff`` (buffers ``wired_diff`` / ``wired_low``) replace ``r_diff``
+            in the mean current (IR drop); None with ideal wires
     """
 
     def __init__(self, name: str, in_features: int, out_features: int, cfg: CrossbarConfigV2, act_scale: float,
                  act_q_max: int, weight_scale: float, significance, r_diff: torch.Tensor, r_sum: torch.Tensor,
-                 bias: Optional[torch.Tensor], read_seed: int, stuck: Optional[StuckCellCounts] = None):
+                 bias: Optional[torch.Tensor], read_seed: int, stuck: Optional[StuckCellCounts] = None,
+                 wired: Optional[WiredStates] = None):
         super().__init__()
         self.name = name
         self.in_features, self.out_features = in_features, out_features
@@ -77,6 +83,10 @@ class CrossbarLinearV1(torch.nn.Module):
         self.register_buffer("significance", torch.tensor(significance, dtype=torch.float32, device=r_diff.device))
         self.register_buffer("r_diff", r_diff)  # [row tiles, tile_rows, P * out]
         self.register_buffer("r_sum", r_sum)  # same shape
+        self.register_buffer("wired_diff", None if wired is None else wired.m_diff)
+        self.register_buffer("wired_low", None if wired is None else wired.low_diff)
+        self._wire_loss = None if wired is None else wired.current_loss
+        self._wire_error = None if wired is None else wired.full_scale_error  # [A] per column
         n_tiles, tile_rows = r_diff.shape[0], r_diff.shape[1]
         self.tile_row_counts = [min(tile_rows, in_features - j * tile_rows) for j in range(n_tiles)]
         self.register_buffer("bias", None if bias is None else bias.detach().float().clone().to(r_diff.device))
@@ -138,9 +148,14 @@ class CrossbarLinearV1(torch.nn.Module):
         planes, significance = bit_planes(levels.to(device), q_max)
         iv = make_iv(cfg.device_model, cfg.correction_factor, cfg.v_read_max)
         states = program_planes(planes, cfg, iv, seed, name, device=device, max_cells_per_chunk=max_cells_per_chunk)
+        wired = None
+        if cfg.has_wire_resistance:
+            wired = attenuated_states(states.r_diff, states.r_sum, states.rows, states.n_planes, layer.out_features,
+                                      _tile_grid(layer.out_features, cfg.tile_cols), iv, cfg.wordline_resistance,
+                                      cfg.bitline_resistance, v_lin=0.5 * cfg.v_read_max, v_full=cfg.v_read_max)
         return cls(name, layer.in_features, layer.out_features, cfg, s_a, int(iq.q_max), s_w, significance,
                    states.r_diff, states.r_sum, layer.bias, read_seed=derive_seed(seed, name, "read"),
-                   stuck=states.stuck)
+                   stuck=states.stuck, wired=wired)
 
     @property
     def n_cells(self) -> int:
@@ -198,22 +213,34 @@ class CrossbarLinearV1(torch.nn.Module):
                 "fraction": frac(self.n_clipped, self.n_adc_outputs), "tiles": tiles,
                 "full_tiles": {"tiles": len(full), "clipped": fc, "outputs": fo, "fraction": fc / fo if fo else None}}
 
+    def ir_drop_stats(self) -> Optional[Dict[str, float]]:
+        """With wire resistance, at a full-scale input on every row: the fraction of the arrays'
+        current lost to the wires and the differential column currents' error (rms, max) in ADC
+        steps; None with ideal wires."""
+        if self._wire_error is None:
+            return None
+        e = self._wire_error * self.adc.input_scale
+        return {"current_loss": self._wire_loss, "rms_error_lsb": float(e.pow(2).mean().sqrt()),
+                "max_error_lsb": float(e.abs().max()),
+                "wordline_ohm": self.cfg.wordline_resistance, "bitline_ohm": self.cfg.bitline_resistance}
+
     # ------------------------------------------------------------------------------ DAC tables
     def _level_tables(self, levels: int, device: torch.device):
-        """Per DAC level: D(V) (mean slope), c_const(V), c_r(V) (variance coefficients), already
-        in ADC code units (x input_scale, variances x input_scale^2). Indexing by DAC code
-        replaces polynomial evaluation on every input."""
+        """Per DAC level: D(V) (mean slope), c_const(V), c_r(V) (variance coefficients) and, with
+        wire resistance, P_low(V), already in ADC code units (x input_scale, variances x
+        input_scale^2). Indexing by DAC code replaces polynomial evaluation on every input."""
         key = (device, levels)
         if key not in self._tables:
             codes = torch.arange(-levels, levels + 1, device=device)
             volts = (codes.float() / levels) * self.cfg.v_read_max
             s = self._polarity_gain(volts) * self.adc.input_scale  # [levels]
             d = self.iv.diff_current(volts) * s
+            low = None if self.wired_diff is None else self.iv.low_current(volts) * s
             if self.noise is None:
-                self._tables[key] = (d, None, None)
+                self._tables[key] = (d, None, None, low)
             else:
                 c0, c1 = column_variance_coefficients(volts, self.iv, self.noise)
-                self._tables[key] = (d, c0 * s * s, c1 * s * s)
+                self._tables[key] = (d, c0 * s * s, c1 * s * s, low)
         return self._tables[key]
 
     def _polarity_gain(self, volts: torch.Tensor) -> torch.Tensor:
@@ -236,9 +263,13 @@ class CrossbarLinearV1(torch.nn.Module):
 
         :param x: [N, in] :return: [row tiles, N, P * out]"""
         codes, levels = self.dac.codes(x, self.act_scale, self.act_q_max)
-        d_tab, c0_tab, c1_tab = self._level_tables(levels, x.device)
+        d_tab, c0_tab, c1_tab, low_tab = self._level_tables(levels, x.device)
         idx = codes + levels  # [N, in]
-        v = torch.bmm(self._blocks(d_tab[idx]).transpose(0, 1), self.r_diff)  # [nb, N, P*out]
+        if self.wired_diff is None:
+            v = torch.bmm(self._blocks(d_tab[idx]).transpose(0, 1), self.r_diff)  # [nb, N, P*out]
+        else:  # IR drop: attenuated cells, and the low-state current no longer cancels in a pair
+            v = torch.bmm(self._blocks(d_tab[idx]).transpose(0, 1), self.wired_diff)
+            v.baddbmm_(self._blocks(low_tab[idx]).transpose(0, 1), self.wired_low)
         if self.noise is None:
             return v
         std = self._read_noise_std(c0_tab[idx], c1_tab[idx])
@@ -281,9 +312,10 @@ class CrossbarLinearV1(torch.nn.Module):
         """Fast path with the fused kernel: per row tile two fp32 matrix products over the
         tile's real rows, then noise + ADC + significance + tile sum in one pass."""
         codes, levels = self.dac.codes(x, self.act_scale, self.act_q_max)
-        d_tab, c0_tab, c1_tab = self._level_tables(levels, x.device)
+        d_tab, c0_tab, c1_tab, low_tab = self._level_tables(levels, x.device)
         idx = codes + levels  # [N, in]
         d_in = d_tab[idx]  # [N, in]
+        low_in = None if low_tab is None else low_tab[idx]
         noisy = self.noise is not None
         if noisy:
             c1_in = c1_tab[idx]
@@ -301,7 +333,11 @@ class CrossbarLinearV1(torch.nn.Module):
         for j, rows in enumerate(self.tile_row_counts):
             sl = slice(row0, row0 + rows)
             row0 += rows
-            torch.mm(d_in[:, sl], self.r_diff[j, :rows], out=v)  # [N, P*out]
+            if low_in is None:
+                torch.mm(d_in[:, sl], self.r_diff[j, :rows], out=v)  # [N, P*out]
+            else:  # IR drop (see _column_codes)
+                torch.mm(d_in[:, sl], self.wired_diff[j, :rows], out=v)
+                v.addmm_(low_in[:, sl], self.wired_low[j, :rows])
             if noisy:
                 torch.mm(c1_in[:, sl], self.r_sum[j, :rows], out=var)
                 var.add_(2.0 * c0_in[:, sl].sum(1, keepdim=True))  # pairs: 2 cells
@@ -344,7 +380,8 @@ class CrossbarLinearV1(torch.nn.Module):
     def column_currents_reference(self, x: torch.Tensor, frames_per_chunk: int = 8) -> torch.Tensor:
         """Per-cell simulation of :meth:`column_currents`: every cell's current ``I(V; r)``
         with its own read-noise draw, summed per column (each row's pair current scaled by the
-        per-polarity gain, if set). Same shape, same distribution."""
+        per-polarity gain, if set; with wire resistance each cell's mean current times its
+        attenuation, recomputed per array). Same shape, same distribution."""
         codes, levels = self.dac.codes(x, self.act_scale, self.act_q_max)
         volts = (codes.float() / levels) * self.cfg.v_read_max  # [N, in]
         nb, n = self.r_diff.shape[0], x.shape[0]
@@ -359,10 +396,26 @@ class CrossbarLinearV1(torch.nn.Module):
                     v = volts[f0:f0 + frames_per_chunk, r0:r0 + r_pos.shape[0], None]  # [n, rows, 1]
                     i_pos = cell_read(v, r_pos, self.iv, self.noise, gen)  # [n, rows, out]
                     i_neg = cell_read(v, r_neg, self.iv, self.noise, gen)
+                    if self.wired_diff is not None:
+                        i_pos, i_neg = self._attenuate_reference(v, r_pos, r_neg, i_pos, i_neg)
                     if self.negative_gain == 1.0:
                         out[j, f0:f0 + frames_per_chunk, cols] = i_pos.sum(1) - i_neg.sum(1)
                     else:
                         out[j, f0:f0 + frames_per_chunk, cols] = ((i_pos - i_neg) * self._polarity_gain(v)).sum(1)
+        return out
+
+    def _attenuate_reference(self, v, r_pos, r_neg, i_pos, i_neg):
+        """Scale each cell's mean current by its wire attenuation (per column tile), keeping its
+        read-noise deviation as drawn."""
+        cfg = self.cfg
+        out = []
+        for r, i in ((r_pos, i_pos), (r_neg, i_neg)):
+            a = torch.ones_like(r)
+            for c0, c1 in _tile_grid(self.out_features, cfg.tile_cols):
+                a[:, c0:c1] = attenuation(r[:, c0:c1], self.iv, cfg.wordline_resistance, cfg.bitline_resistance,
+                                          0.5 * cfg.v_read_max)
+            mean = self.iv.current(v, r)
+            out.append(i + mean * (a - 1))
         return out
 
     def forward_reference(self, x: torch.Tensor, frames_per_chunk: int = 8) -> torch.Tensor:
