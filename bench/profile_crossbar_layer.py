@@ -33,7 +33,7 @@ def build(noise: str):
 def stages(xb: CrossbarLinearV1, x: torch.Tensor):
     """The operations of both paths as separate callables on prepared inputs."""
     codes, levels = xb.dac.codes(x, xb.act_scale, xb.act_q_max)
-    d_tab, c0_tab, c1_tab = xb._level_tables(levels, x.device)
+    d_tab, c0_tab, c1_tab, _ = xb._level_tables(levels, x.device)
     idx = codes + levels
     d_in, c0_in, c1_in = d_tab[idx], c0_tab[idx], c1_tab[idx]
     n, cols, rows = x.shape[0], xb.r_diff.shape[2], xb.tile_row_counts

@@ -32,7 +32,7 @@ from memristor_asr.jobs.features import ComputeFeatureStatsJob
 from memristor_asr.jobs.lexicon import CmuDictLexiconJob
 from memristor_asr.jobs.lm import BibleLmTextJob, ComputePerplexityJob, TrainKenLmJob
 from memristor_asr.jobs.recognition import RecognizeCtcJob, TuneLmScaleJob
-from memristor_asr.jobs.report import WerReportJob
+from memristor_asr.jobs.report import HardwareEffectsReportJob, WerReportJob
 from memristor_asr.jobs.scoring import AggregateWerJob, ScliteScoringJob
 from memristor_asr.jobs.significance import SeedClaimsReportJob
 from memristor_asr.jobs.training import ComputeCtcLogProbsJob, QuantizePtqJob, TrainQatConformerJob
@@ -85,6 +85,8 @@ class ExperimentSettings:
             the rel-pos model at 4+4, reference regime (issue #18)
         wire_resistances: word- and bit-line resistances per cell segment [ohm] (IR drop,
             ``crossbar.wires``), one study entry each on the rel-pos model at 4+4, reference regime
+        read_disturb_entry: a study entry in which reads that cross a cell's SET threshold switch it
+            (``crossbar.read_disturb``); every draw counts the crossings in its clipping report
         per_polarity_correction: a study entry with the least-squares c of negative inputs
             (``crossbar.stats.LSQ_CORRECTION_FACTOR_NEGATIVE``) beside the default c
         adc_energy: price every rel-pos ADC-study setting (reference regime) in ADC energy per
@@ -128,6 +130,7 @@ class ExperimentSettings:
     device_statistics: bool = True
     stuck_cell_rates: Tuple[float, ...] = (0.01,)
     wire_resistances: Tuple[float, ...] = (1.0,)
+    read_disturb_entry: bool = True
     per_polarity_correction: bool = True
     adc_energy: bool = True
     no_lm_condition: bool = False
@@ -437,7 +440,8 @@ def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
 def beyond_the_papers(s: ExperimentSettings, data: Data, rec: Recognizer, study: Dict[str, tuple], res: Results,
                       rows: List[dict], clipping: Dict[str, tk.Path], prefix: str) -> None:
     """Issue #18's options on the rel-pos study model (reference regime, base 4+4): stuck cells,
-    wire resistance (IR drop), the per-polarity correction factor, and WER against ADC energy for every study split."""
+    wire resistance (IR drop), read disturb, the per-polarity correction factor, and WER against ADC
+    energy for every study split; the IR-drop and read-disturb tables per layer kind."""
     ckpt, tuned = study["rel"]
     ref = s.regimes[0]
     entries = []
@@ -447,16 +451,28 @@ def beyond_the_papers(s: ExperimentSettings, data: Data, rec: Recognizer, study:
     for ohm in s.wire_resistances:
         entries.append((f"wires{ohm:g}", f"IR drop {ohm:g} ohm", f"{ohm:g} ohm per word- and bit-line segment",
                         dataclasses.replace(adc(4, 4, regime=ref), wordline_resistance=ohm, bitline_resistance=ohm)))
+    if s.read_disturb_entry:
+        entries.append(("read-disturb", "read disturb applied", "reads crossing U_SET switch the cell to LRS",
+                        dataclasses.replace(adc(4, 4, regime=ref), apply_read_disturb=True)))
     if s.per_polarity_correction:
         entries.append(("polarity-c", "per-polarity c", f"c- = {LSQ_CORRECTION_FACTOR_NEGATIVE:g}/A (negative inputs)",
                         dataclasses.replace(adc(4, 4, regime=ref),
                                             correction_factor_negative=LSQ_CORRECTION_FACTOR_NEGATIVE)))
+    effects = {}
+    base = res.study.get((ref, "rel", (4, 4), None))
+    if base is not None:
+        effects[f"rel-pos 4+4{_regime_tag(ref)}"] = base.clipping[0]
     for key, label, note, hw in entries:
         d = memristor_draws(ckpt, data, rec, tuned, hw, s.study_draws)
         res.beyond[key] = (label, d)
+        if key.startswith(("wires", "read-disturb")):
+            effects[f"rel-pos {label}{_regime_tag(ref)}"] = d.clipping[0]
         rows.append({"system": f"memristor rel-pos, {label}{_regime_tag(ref)}", "bits": float(s.study_bits),
                      "adc": (4, 4), "wer": d.aggregate(), "note": note})
         clipping[f"rel-pos {label}{_regime_tag(ref)}"] = d.clipping[0]
+    if effects:
+        job = HardwareEffectsReportJob(effects, title=f"IR drop and read disturb ({ref} regime, rel-pos study model)")
+        tk.register_output(f"{prefix}/hardware_effects.md", job.out_md)
     if s.adc_energy:
         points = []
         for (regime, pos, a, pos_adc), d in res.study.items():

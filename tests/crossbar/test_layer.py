@@ -86,7 +86,7 @@ def test_noise_std_product_matches_fp64(noise):
     xb = CrossbarLinearV1.from_quant_linear(q, cfg, 7, "layer")
     x = torch.randn(64, 300) * 2
     codes, levels = xb.dac.codes(x, xb.act_scale, xb.act_q_max)
-    _, c0_tab, c1_tab = xb._level_tables(levels, x.device)
+    _, c0_tab, c1_tab, _ = xb._level_tables(levels, x.device)
     idx = codes + levels
     std = xb._read_noise_std(c0_tab[idx], c1_tab[idx]).double()
     c0 = xb._blocks(c0_tab[idx]).double().transpose(0, 1)  # [nb, N, rows]

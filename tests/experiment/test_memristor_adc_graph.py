@@ -75,6 +75,9 @@ def test_default_graph_on_miniature_corpus_and_rerun_with_new_adc_split(tmp_path
     assert "stuck cells 5 %" in table and "per-polarity c" in table and "IR drop 1 ohm" in table
     assert "C-stuck0.05-vs-4+4" in claims or "C-stuck0.05-vs-4+4" in \
         (setup / "output" / "memristor_adc" / "comparisons.md").read_text()
+    assert "read disturb applied" in table
+    effects = (setup / "output" / "memristor_adc" / "hardware_effects.md").read_text()
+    assert "## IR drop: rel-pos IR drop 1 ohm" in effects and "## Read disturb: rel-pos read disturb applied" in effects
     energy = (setup / "output" / "memristor_adc" / "wer_vs_energy.md").read_text()
     assert "4+4" in energy and "8+8" in energy
     assert (setup / "output" / "memristor_adc" / "wer_vs_energy.png").stat().st_size > 1000

@@ -279,6 +279,10 @@ class Cells:
             self._reset_c = torch.zeros(self.n, device=self.device)
         return self._reset_c
 
+    def lrs_state(self) -> torch.Tensor:
+        """[n] the state ``r`` a SET writes: the current cycle's LRS."""
+        return self._r_of_resistance(self.lrs)
+
     def resistance(self) -> torch.Tensor:
         """Resistance at U0 = 0.2 V of the present state, ``U0 / I(U0)`` [Ohm]."""
         u0 = self.params.u0

@@ -150,6 +150,10 @@ class _HardwareFields:
         if not self.set_voltage < 0:
             raise CrossbarConfigError(f"{name}.set_voltage must be negative (SET happens at U <= U_SET < 0), "
                                       f"got {self.set_voltage!r}")
+        if self.v_read_max >= min(self.reset_voltage, -self.set_voltage):
+            raise CrossbarConfigError(
+                f"{name}.v_read_max = {self.v_read_max!r} V reaches the programming pulses (SET "
+                f"{self.set_voltage!r} V, RESET {self.reset_voltage!r} V): a read would program every cell")
         if self.read_noise not in ("physical", "paper", "off"):
             raise CrossbarConfigError(
                 f"{name}.read_noise must be 'physical', 'paper' or 'off', got {self.read_noise!r}")
@@ -191,6 +195,9 @@ class CrossbarConfigV2(_HardwareFields):
             About 1 ohm is typical of a scaled Cu line at a 100 nm cell pitch (effective
             resistivity ~4 uOhm cm with size effects, 50 x 100 nm cross-section: 0.8 ohm)
         bitline_resistance: the same per bit-line segment [ohm]; 0 = ideal wires
+        apply_read_disturb: reads that cross a cell's own SET threshold switch it to LRS for the
+            rest of the run (:mod:`~memristor_asr.crossbar.read_disturb`; Synaptogen's fitted U_SET:
+            ~11 % of cycles above -0.6 V); the crossings are counted in the clipping report either way
     """
 
     adc: AdcConfig = UniformAdcConfigV1()
@@ -199,11 +206,12 @@ class CrossbarConfigV2(_HardwareFields):
     correction_factor_negative: Optional[float] = None
     wordline_resistance: float = 0.0
     bitline_resistance: float = 0.0
+    apply_read_disturb: bool = False
 
     #: options added after V2's first use (issue #18): out of the hash at their defaults
     HASH_EXCLUDE_DEFAULTS: ClassVar[Dict[str, Any]] = {
         "stuck_lrs_rate": 0.0, "stuck_hrs_rate": 0.0, "correction_factor_negative": None,
-        "wordline_resistance": 0.0, "bitline_resistance": 0.0}
+        "wordline_resistance": 0.0, "bitline_resistance": 0.0, "apply_read_disturb": False}
 
     def validate(self) -> None:
         super().validate()
@@ -220,6 +228,9 @@ class CrossbarConfigV2(_HardwareFields):
             if not (v >= 0 and math.isfinite(v)):
                 raise CrossbarConfigError(f"CrossbarConfigV2.{field} must be a resistance >= 0 ohm per segment, "
                                           f"got {v!r}")
+        if self.apply_read_disturb and self.has_wire_resistance:
+            raise CrossbarConfigError("CrossbarConfigV2.apply_read_disturb: not supported together with wire "
+                                      "resistance (the IR-drop states are computed once, after programming)")
 
     @property
     def has_wire_resistance(self) -> bool:
@@ -232,6 +243,8 @@ class CrossbarConfigV2(_HardwareFields):
             extra += f", stuck cells {100 * self.stuck_lrs_rate:g} % LRS / {100 * self.stuck_hrs_rate:g} % HRS"
         if self.correction_factor_negative is not None:
             extra += f", c- {self.correction_factor_negative:g}/A"
+        if self.apply_read_disturb:
+            extra += ", read disturb applied"
         if self.has_wire_resistance:
             extra += f", wires {self.wordline_resistance:g}/{self.bitline_resistance:g} ohm (WL/BL)"
         return self._describe(self.adc.describe()) + extra

@@ -10,6 +10,8 @@ from typing import Dict, Optional
 
 import torch
 
+from memristor_asr.crossbar.read_disturb import pool_reports
+
 __all__ = ["PreAdcHistogram", "enable_pre_adc_histograms", "reset_statistics", "clipping_report",
            "pre_adc_histograms", "plot_pre_adc_histograms"]
 
@@ -94,9 +96,9 @@ def reset_statistics(model: torch.nn.Module) -> None:
 
 def clipping_report(model: torch.nn.Module) -> Dict[str, dict]:
     """Per layer: ``{"clipped", "outputs", "fraction", "adc"}`` since the last reset (and
-    ``"stuck_cells"`` where faults are injected, ``"ir_drop"`` with wire resistance), plus the
-    pooled total under the key ``"__total__"``."""
-    report, clipped, outputs = {}, 0, 0
+    ``"stuck_cells"`` where faults are injected, ``"ir_drop"`` with wire resistance,
+    ``"read_disturb"`` with Synaptogen cells), plus the pooled total under the key ``"__total__"``."""
+    report, clipped, outputs, disturb = {}, 0, 0, []
     for name, m in _layers(model):
         s = m.clipping_stats()
         s["adc"] = m.cfg.adc.describe()
@@ -104,10 +106,16 @@ def clipping_report(model: torch.nn.Module) -> Dict[str, dict]:
             s["stuck_cells"] = m.stuck.as_dict()
         if m.ir_drop_stats() is not None:
             s["ir_drop"] = m.ir_drop_stats()
+        d = m.read_disturb_stats()
+        if d is not None:
+            s["read_disturb"] = d
+            disturb.append(d)
         report[m.name or name] = s
         clipped += s["clipped"]
         outputs += s["outputs"]
     report["__total__"] = {"clipped": clipped, "outputs": outputs, "fraction": clipped / outputs if outputs else 0.0}
+    if disturb:
+        report["__total__"]["read_disturb"] = pool_reports(disturb)
     return report
 
 

@@ -40,6 +40,7 @@ from memristor_asr.crossbar.programming import (
     derive_seed,
     program_planes,
 )
+from memristor_asr.crossbar.read_disturb import DisturbCandidates, ReadDisturbMonitor
 from memristor_asr.crossbar.wires import WiredStates, attenuated_states, attenuation
 
 __all__ = ["CrossbarLinearV1", "CrossbarConversionError"]
@@ -67,12 +68,15 @@ class CrossbarLinearV1(torch.nn.Module):
         wired: with wire resistance, a :class:`~memristor_asr.crossbar.wires.WiredStates` whose
             ``m_diff`` / ``low_diff`` (buffers ``wired_diff`` / ``wired_low``) replace ``r_diff``
             in the mean current (IR drop); None with ideal wires
+        read_disturb: a :class:`~memristor_asr.crossbar.read_disturb.ReadDisturbMonitor` (reads that
+            cross a cell's switching threshold; it switches them with ``cfg.apply_read_disturb``), or
+            None (ideal devices)
     """
 
     def __init__(self, name: str, in_features: int, out_features: int, cfg: CrossbarConfigV2, act_scale: float,
                  act_q_max: int, weight_scale: float, significance, r_diff: torch.Tensor, r_sum: torch.Tensor,
                  bias: Optional[torch.Tensor], read_seed: int, stuck: Optional[StuckCellCounts] = None,
-                 wired: Optional[WiredStates] = None):
+                 wired: Optional[WiredStates] = None, disturb: Optional[DisturbCandidates] = None):
         super().__init__()
         self.name = name
         self.in_features, self.out_features = in_features, out_features
@@ -107,6 +111,8 @@ class CrossbarLinearV1(torch.nn.Module):
         # so their contributions are scaled by c_negative / c before the ADC
         c_neg = getattr(cfg, "correction_factor_negative", None)
         self.negative_gain = 1.0 if c_neg is None else float(c_neg) / float(cfg.correction_factor)
+        self.read_disturb = None if disturb is None else ReadDisturbMonitor(
+            disturb, in_features, 2 * r_diff.shape[2], apply=getattr(cfg, "apply_read_disturb", False))
 
     # ------------------------------------------------------------------------------ building
     @classmethod
@@ -147,7 +153,8 @@ class CrossbarLinearV1(torch.nn.Module):
         device = torch.device(device) if device is not None else layer.weight.device
         planes, significance = bit_planes(levels.to(device), q_max)
         iv = make_iv(cfg.device_model, cfg.correction_factor, cfg.v_read_max)
-        states = program_planes(planes, cfg, iv, seed, name, device=device, max_cells_per_chunk=max_cells_per_chunk)
+        states = program_planes(planes, cfg, iv, seed, name, device=device, max_cells_per_chunk=max_cells_per_chunk,
+                                disturb_v_read=cfg.v_read_max)
         wired = None
         if cfg.has_wire_resistance:
             wired = attenuated_states(states.r_diff, states.r_sum, states.rows, states.n_planes, layer.out_features,
@@ -155,7 +162,7 @@ class CrossbarLinearV1(torch.nn.Module):
                                       cfg.bitline_resistance, v_lin=0.5 * cfg.v_read_max, v_full=cfg.v_read_max)
         return cls(name, layer.in_features, layer.out_features, cfg, s_a, int(iq.q_max), s_w, significance,
                    states.r_diff, states.r_sum, layer.bias, read_seed=derive_seed(seed, name, "read"),
-                   stuck=states.stuck, wired=wired)
+                   stuck=states.stuck, wired=wired, disturb=states.disturb)
 
     @property
     def n_cells(self) -> int:
@@ -191,6 +198,8 @@ class CrossbarLinearV1(torch.nn.Module):
         self.tile_outputs = [0] * len(self.tile_row_counts)
         if self.pre_adc_histogram is not None:
             self.pre_adc_histogram.reset()
+        if self.read_disturb is not None:
+            self.read_disturb.reset()
 
     def clipping_stats(self) -> Dict[str, Any]:
         """ADC outputs clipped since the last reset: ``{"clipped", "outputs", "fraction"}`` over
@@ -223,6 +232,15 @@ class CrossbarLinearV1(torch.nn.Module):
         return {"current_loss": self._wire_loss, "rms_error_lsb": float(e.pow(2).mean().sqrt()),
                 "max_error_lsb": float(e.abs().max()),
                 "wordline_ohm": self.cfg.wordline_resistance, "bitline_ohm": self.cfg.bitline_resistance}
+
+    def read_disturb_stats(self) -> Optional[Dict[str, Any]]:
+        """Reads since the last reset that crossed a cell's switching threshold
+        (:meth:`~memristor_asr.crossbar.read_disturb.ReadDisturbMonitor.report`); None for ideal devices."""
+        return None if self.read_disturb is None else self.read_disturb.report()
+
+    def _observe_reads(self, codes: torch.Tensor, levels: int) -> None:
+        if self.read_disturb is not None:
+            self.read_disturb.observe(codes, levels, self.r_diff, self.r_sum)
 
     # ------------------------------------------------------------------------------ DAC tables
     def _level_tables(self, levels: int, device: torch.device):
@@ -263,6 +281,7 @@ class CrossbarLinearV1(torch.nn.Module):
 
         :param x: [N, in] :return: [row tiles, N, P * out]"""
         codes, levels = self.dac.codes(x, self.act_scale, self.act_q_max)
+        self._observe_reads(codes, levels)
         d_tab, c0_tab, c1_tab, low_tab = self._level_tables(levels, x.device)
         idx = codes + levels  # [N, in]
         if self.wired_diff is None:
@@ -312,6 +331,7 @@ class CrossbarLinearV1(torch.nn.Module):
         """Fast path with the fused kernel: per row tile two fp32 matrix products over the
         tile's real rows, then noise + ADC + significance + tile sum in one pass."""
         codes, levels = self.dac.codes(x, self.act_scale, self.act_q_max)
+        self._observe_reads(codes, levels)
         d_tab, c0_tab, c1_tab, low_tab = self._level_tables(levels, x.device)
         idx = codes + levels  # [N, in]
         d_in = d_tab[idx]  # [N, in]
@@ -383,6 +403,7 @@ class CrossbarLinearV1(torch.nn.Module):
         per-polarity gain, if set; with wire resistance each cell's mean current times its
         attenuation, recomputed per array). Same shape, same distribution."""
         codes, levels = self.dac.codes(x, self.act_scale, self.act_q_max)
+        self._observe_reads(codes, levels)
         volts = (codes.float() / levels) * self.cfg.v_read_max  # [N, in]
         nb, n = self.r_diff.shape[0], x.shape[0]
         out = torch.zeros(nb, n, self.n_planes * self.out_features, device=x.device)

@@ -34,6 +34,7 @@ from memristor_asr.crossbar.config import CrossbarConfigV2
 from memristor_asr.crossbar.faults import StuckCellCounts, inject_stuck_cells
 from memristor_asr.crossbar.iv import IVModel
 from memristor_asr.crossbar.params import load_synaptogen_params
+from memristor_asr.crossbar.read_disturb import DisturbCandidates, collect_candidates
 
 __all__ = ["derive_seed", "n_planes_for", "bit_planes", "ProgrammedStatesV1", "program_planes",
            "DEFAULT_MAX_CELLS_PER_CHUNK", "CYCLING_GRANULARITIES"]
@@ -83,13 +84,16 @@ class ProgrammedStatesV1:
         rows: number of real rows of each row tile
         n_planes, out_features: to split the last axis ``P * out``
         stuck: cells stuck at LRS / HRS (all zero without fault injection)
+        disturb: the cells a read could switch (:mod:`~memristor_asr.crossbar.read_disturb`), or
+            None (ideal devices, or not asked for)
     """
 
     def __init__(self, r_diff: torch.Tensor, r_sum: torch.Tensor, rows: List[int], n_planes: int, out_features: int,
-                 stuck: Optional[StuckCellCounts] = None):
+                 stuck: Optional[StuckCellCounts] = None, disturb: Optional[DisturbCandidates] = None):
         self.r_diff, self.r_sum, self.rows = r_diff, r_sum, rows
         self.n_planes, self.out_features = n_planes, out_features
         self.stuck = stuck if stuck is not None else StuckCellCounts(cells=2 * sum(rows) * n_planes * out_features)
+        self.disturb = disturb
 
 
 def _inject_faults(states: ProgrammedStatesV1, cfg: CrossbarConfigV2, iv: IVModel, seed: int,
@@ -110,6 +114,8 @@ def _inject_faults(states: ProgrammedStatesV1, cfg: CrossbarConfigV2, iv: IVMode
             states.stuck.hrs += n.hrs
             states.r_diff[j, :rows, cols] = r_pos - r_neg
             states.r_sum[j, :rows, cols] = r_pos + r_neg
+    if states.disturb is not None:
+        states.disturb.drop_overwritten(states.r_diff, states.r_sum)
     return states
 
 
@@ -121,7 +127,8 @@ def _tile_grid(n: int, size: int) -> List[Tuple[int, int]]:
 def program_planes(planes: torch.Tensor, cfg: CrossbarConfigV2, iv: IVModel, seed: int, layer_name: str,
                    device: Optional[torch.device] = None,
                    max_cells_per_chunk: int = DEFAULT_MAX_CELLS_PER_CHUNK,
-                   cycling_granularity: Optional[str] = None) -> ProgrammedStatesV1:
+                   cycling_granularity: Optional[str] = None,
+                   disturb_v_read: Optional[float] = None) -> ProgrammedStatesV1:
     """Program every plane of one layer onto differential crossbar tiles.
 
     :param planes: [P, in, out] in {-1, 0, 1}
@@ -131,6 +138,8 @@ def program_planes(planes: torch.Tensor, cfg: CrossbarConfigV2, iv: IVModel, see
     :param device: where to simulate and store (default: the planes' device)
     :param cycling_granularity: "cell" or "array" (see the module docstring); None: the config's
         ``cycling_granularity`` if it has one, else "cell" (today's procedure)
+    :param disturb_v_read: also record the cells a read up to this voltage could switch
+        (``states.disturb``; Synaptogen cells with variation only)
     :return: the states the fast path needs
     """
     if cycling_granularity is None:
@@ -163,6 +172,7 @@ def program_planes(planes: torch.Tensor, cfg: CrossbarConfigV2, iv: IVModel, see
     chunk_cells = 0
     t0 = time.time()
     done = 0
+    disturb: List[DisturbCandidates] = []
 
     def flush():
         nonlocal chunk, chunk_cells, done
@@ -186,6 +196,9 @@ def program_planes(planes: torch.Tensor, cfg: CrossbarConfigV2, iv: IVModel, see
         set_mask = torch.cat(masks)
         cells.apply_voltage(torch.where(set_mask, cfg.set_voltage, 0.0))
         r = cells.r
+        if disturb_v_read is not None:
+            disturb.append(_chunk_candidates(cells, chunk, row_tiles, col_tiles, n_out, n_planes, cfg.tile_rows,
+                                             disturb_v_read))
         offset = 0
         for b, j, k in chunk:
             (r0, r1), (c0, c1) = row_tiles[j], col_tiles[k]
@@ -208,5 +221,18 @@ def program_planes(planes: torch.Tensor, cfg: CrossbarConfigV2, iv: IVModel, see
         chunk_cells += n
     flush()
     _log.debug("programmed %s: %d cells in %.2f s", layer_name, done, time.time() - t0)
-    return _inject_faults(ProgrammedStatesV1(r_diff, r_sum, [r1 - r0 for r0, r1 in row_tiles], n_planes, n_out),
-                          cfg, iv, seed, layer_name)
+    cand = None if disturb_v_read is None else DisturbCandidates.concat(disturb, disturb_v_read)
+    return _inject_faults(ProgrammedStatesV1(r_diff, r_sum, [r1 - r0 for r0, r1 in row_tiles], n_planes, n_out,
+                                             disturb=cand), cfg, iv, seed, layer_name)
+
+
+def _chunk_candidates(cells: Cells, chunk: list, row_tiles, col_tiles, n_out: int, n_planes: int, tile_rows: int,
+                      v_read: float) -> DisturbCandidates:
+    """Read-disturb candidates of one programmed chunk (cell order as in ``flush``)."""
+    meta, offset = [], 0
+    for b, j, k in chunk:
+        (r0, r1), (c0, c1) = row_tiles[j], col_tiles[k]
+        meta.append((offset, r1 - r0, c1 - c0, r0, c0, j, b * n_out + c0))
+        offset += 2 * (r1 - r0) * (c1 - c0)
+    return collect_candidates(cells.in_lrs, cells.u_set, cells.u_reset_threshold, cells.r, cells.lrs_state(), meta,
+                              v_read, tile_rows, n_planes * n_out)

@@ -6,8 +6,10 @@ Thin wrapper over :mod:`memristor_asr.report`; the logic and its tests live ther
   WER vs weight bits per system, min-max over draws), ``out_plot_adc`` (PNG: WER vs ADC
   precision per range bits; only when a row has an ADC), ``out_plot_clipping`` (PNG: clipped
   ADC outputs per layer; only when ``clipping`` is given), ``out_summary`` (JSON: the resolved rows).
+- :class:`HardwareEffectsReportJob`: ``out_md`` (markdown: IR drop and read disturb per layer kind,
+  from the entries' clipping reports; :mod:`memristor_asr.report.hardware_effects`).
 """
-__all__ = ["WerReportJob"]
+__all__ = ["WerReportJob", "HardwareEffectsReportJob"]
 
 import json
 from typing import Any, Dict, List, Mapping, Optional, Union
@@ -74,3 +76,30 @@ class WerReportJob(Job):
                              "mean": r.stats.mean, "std": r.stats.std, "min": r.stats.min, "max": r.stats.max}
                             for r in rows], "clipping": clipping}
         write_json(self.out_summary.get_path(), summary)
+
+
+class HardwareEffectsReportJob(Job):
+    """IR-drop and read-disturb tables per layer kind.
+
+    :param clipping: ``{label: clipping report JSON}`` (``SimulateCrossbarLogProbsJob.out_clipping``)
+    :param title: heading of the markdown
+    """
+
+    def __init__(self, clipping: Dict[str, tk.Path], title: str = "Hardware effects"):
+        self.clipping = clipping
+        self.title = title
+        self.out_md = self.output_path("hardware_effects.md")
+
+    def tasks(self):
+        yield Task("run", mini_task=True)
+
+    def run(self):
+        from memristor_asr.report.hardware_effects import hardware_effects_markdown
+        from memristor_asr.util.atomic import atomic_write
+
+        reports = {}
+        for label, path in self.clipping.items():
+            with open(path.get_path(), encoding="utf-8") as f:
+                reports[str(label)] = json.load(f)
+        with atomic_write(self.out_md.get_path()) as f:
+            f.write(hardware_effects_markdown(reports, self.title))
