@@ -9,7 +9,9 @@ forward over ``--seconds`` of random audio, at one thread. Cases:
 - ``off``: this working tree, every option off (target: as fast as the baseline);
 - ``wires 0.1`` / ``wires 1``: word- and bit-line resistance per segment [ohm] (IR drop;
   target: at most 2x a draw without it);
-- ``stuck 1 %``: 1 % of the cells stuck at LRS and 1 % at HRS; ``c-``: the per-polarity factor.
+- ``stuck 1 %``: 1 % of the cells stuck at LRS and 1 % at HRS; ``c-``: the per-polarity factor;
+- ``read disturb applied``: crossed cells switch (the crossing count runs in every case but the
+  baseline, so ``off`` against ``baseline`` is its cost).
 
 Each case runs in its own process (the two code versions cannot share one), cases interleaved
 over ``--repeats`` rounds; medians are reported with their ratio to ``off``.
@@ -34,6 +36,7 @@ CASES = {
     "wires 1 ohm": {"wordline_resistance": 1.0, "bitline_resistance": 1.0},
     "stuck 1 % + 1 %": {"stuck_lrs_rate": 0.01, "stuck_hrs_rate": 0.01},
     "c- 8911": {"correction_factor_negative": 8911.2},
+    "read disturb applied": {"apply_read_disturb": True},
 }
 
 

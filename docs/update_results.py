@@ -1,4 +1,4 @@
-"""Refresh the generated parts of ``docs/results.md`` from a finished run of the default graph.
+"""Refresh the generated parts of a results page (``docs/results.md``) from a finished run.
 
 The tables between ``<!-- BEGIN generated:KEY -->`` and ``<!-- END generated:KEY -->`` are
 replaced by what the run produced (nothing is typed by hand), and the report's plots are copied
@@ -6,9 +6,13 @@ next to this file:
 
 - ``wer_table``, ``seed_claims``, ``comparisons``: ``output/<prefix>/*.md`` of the run;
 - ``run_times``: ``bench/graph_run_times.py SETUP`` (task time per job class);
-- ``pre_adc_levels``: ``bench/pre_adc_levels.py SETUP`` (signal level at the ADC, 4+4 draws).
+- ``pre_adc_levels``: ``bench/pre_adc_levels.py SETUP`` (signal level at the ADC, 4+4 draws);
+- ``hardware_effects``, ``wer_vs_energy``: ``output/<prefix>/*.md`` (only where the page has
+  their markers).
 
-Usage: ``.venv/bin/python docs/update_results.py SETUP [--prefix memristor_adc]``
+Usage: ``.venv/bin/python docs/update_results.py SETUP [--prefix memristor_adc] [--page results.md]
+[--plot-prefix results_]`` (the full study: ``--prefix seed_study --page seed_study.md
+--plot-prefix seed_study_``)
 """
 import argparse
 import os
@@ -19,8 +23,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-PLOTS = {"wer_vs_bits.png": "results_wer_vs_bits.png", "wer_vs_adc.png": "results_wer_vs_adc.png",
-         "clipping.png": "results_clipping.png"}
+PLOTS = ("wer_vs_bits.png", "wer_vs_adc.png", "clipping.png")
+OPTIONAL_PLOTS = ("wer_vs_energy.png",)
+OPTIONAL_BLOCKS = ("hardware_effects", "wer_vs_energy")
 
 
 def _read(path: str) -> str:
@@ -50,6 +55,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("setup", help="setup directory of the finished run (holds work/ and output/)")
     ap.add_argument("--prefix", default="memristor_adc", help="output prefix of the report")
+    ap.add_argument("--page", default="results.md", help="the page under docs/ to refresh")
+    ap.add_argument("--plot-prefix", default="results_", help="file name prefix of the plots copied to docs/")
     args = ap.parse_args()
     out = os.path.join(args.setup, "output", args.prefix)
     blocks = {
@@ -59,16 +66,20 @@ def main():
         "run_times": _bench("graph_run_times.py", args.setup),
         "pre_adc_levels": _bench("pre_adc_levels.py", args.setup),
     }
-    path = os.path.join(HERE, "results.md")
+    path = os.path.join(HERE, args.page)
     doc = _read(path) + "\n"
+    for key in OPTIONAL_BLOCKS:
+        if f"<!-- BEGIN generated:{key} -->" in doc:
+            blocks[key] = _read(os.path.join(out, f"{key}.md"))
     for key, body in blocks.items():
         doc = replace_block(doc, key, body)
     with open(path + ".tmp", "w", encoding="utf-8") as f:
         f.write(doc)
     os.replace(path + ".tmp", path)
-    for src, dst in PLOTS.items():
-        shutil.copyfile(os.path.join(out, src), os.path.join(HERE, dst))
-    print(f"update_results: {len(blocks)} blocks of {path} and {len(PLOTS)} plots refreshed from {out}")
+    plots = list(PLOTS) + [p for p in OPTIONAL_PLOTS if os.path.exists(os.path.join(out, p))]
+    for src in plots:
+        shutil.copyfile(os.path.join(out, src), os.path.join(HERE, args.plot_prefix + src))
+    print(f"update_results: {len(blocks)} blocks of {path} and {len(plots)} plots refreshed from {out}")
 
 
 if __name__ == "__main__":

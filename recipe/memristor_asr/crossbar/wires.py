@@ -14,7 +14,7 @@ negative once ``delta`` approaches 1 (about 1 ohm per segment in a 128 x 128 arr
 Synaptogen cells); its resummation ``1 / (1 + delta)`` is what this module uses: against the
 exact network it stays within about 1 % (mean) and 4-5 % (worst column) of a column's total
 current up to 3 ohm per segment, where ignoring IR drop errs by 10-13 % (mean) and 40-50 % (worst);
-``tests/crossbar/test_wire_resistance.py`` bounds it and ``bench/bench_wire_resistance.py`` measures it.
+``tests/crossbar/test_wire_resistance.py`` bounds it at 0.1 and 1 ohm (figures: ``docs/experiment.md``).
 
 Nonlinear cells: ``G`` is the secant conductance ``I(V; r) / V`` at half the full-scale read
 voltage (mean of both polarities), and each cell's own nonlinear current is attenuated,
