@@ -80,6 +80,9 @@ class ExperimentSettings:
         study_nnadc: the NNADC (``NnadcSettings.transfer_table_design``, with its Monte-Carlo
             instances) used as every column's ADC in one study entry; None: no such entry
         study_nnadc_range_bits: input range of that NNADC, +-2^(r-1) full-scale pairs
+        study_nnadc_calibrations: one NNADC entry per combiner: None (ideal shift-and-add) or a
+            per-instance foreground calibration (``nnadc.design.combiner.CALIBRATIONS``; "lut": a
+            per-chip code table fitted on one ramp, the best of them in ``docs/nnadc.md``)
         device_statistics: also run the single-pair statistics and correction-factor jobs
         stuck_cell_rates: fractions of stuck cells (half at LRS, half at HRS), one study entry each on
             the rel-pos model at 4+4, reference regime (issue #18)
@@ -127,6 +130,7 @@ class ExperimentSettings:
     study_draws: int = 3
     study_nnadc: Optional[NnadcSettings] = None
     study_nnadc_range_bits: int = 4
+    study_nnadc_calibrations: Tuple[Optional[str], ...] = (None, "lut")
     device_statistics: bool = True
     stuck_cell_rates: Tuple[float, ...] = (0.01,)
     wire_resistances: Tuple[float, ...] = (1.0,)
@@ -305,12 +309,16 @@ def table_adc_hardware(table: tk.Path, range_bits: int) -> CrossbarConfigV2:
     return CrossbarConfigV2(dac_bits=8, adc=TableAdcConfigV1(table, range_bits))
 
 
-def nnadc_hardware(nnadc: NnadcSettings, range_bits: int) -> Tuple[CrossbarConfigV2, str, Tuple[int, int]]:
+def nnadc_hardware(nnadc: NnadcSettings, range_bits: int,
+                   calibration: Optional[str] = None) -> Tuple[CrossbarConfigV2, str, Tuple[int, int]]:
     """Crossbar hardware whose column ADCs are instances of a trained NNADC (its code-transfer
-    table), a label, and the uniform (precision, range) split with the same grid."""
+    table, optionally through the calibrated combiner), a label, and the uniform (precision,
+    range) split with the same grid."""
     n_bits = nnadc.designs[nnadc.transfer_table_design].n_bits
-    hw = table_adc_hardware(crossbar_adc_table_job(nnadc).out_table, range_bits)
-    return hw, f"NNADC {nnadc.transfer_table_design} ({n_bits} bit)", (n_bits - range_bits, range_bits)
+    hw = table_adc_hardware(crossbar_adc_table_job(nnadc, calibration).out_table, range_bits)
+    label = f"NNADC {nnadc.transfer_table_design} ({n_bits} bit)" + (f", {calibration}-calibrated" if calibration
+                                                                      else "")
+    return hw, label, (n_bits - range_bits, range_bits)
 
 
 def study_model(s: ExperimentSettings, pos_encoding: str = "rel") -> Tuple[Data, Recognizer, tk.Path, TuneLmScaleJob]:
@@ -405,13 +413,17 @@ def build_experiment(s: ExperimentSettings, prefix: str = "memristor_adc",
             clipping[f"rel-pos pos-proj ADC {p}+{r}{tag}"] = d.clipping[0]
     if s.study_nnadc is not None:
         ckpt, tuned = study["rel"]
-        hw, label, grid = nnadc_hardware(s.study_nnadc, s.study_nnadc_range_bits)
-        d = memristor_draws(ckpt, data, rec, tuned, hw, s.study_draws)
-        res.nnadc = d
-        rows.append({"system": f"memristor rel-pos, {label}", "bits": float(s.study_bits),
-                     "adc": grid, "wer": d.aggregate(),
-                     "note": "NNADC as every column's ADC; adc = the uniform split with the same grid"})
-        clipping[f"rel-pos {label}"] = d.clipping[0]
+        for cal in s.study_nnadc_calibrations:
+            hw, label, grid = nnadc_hardware(s.study_nnadc, s.study_nnadc_range_bits, cal)
+            d = memristor_draws(ckpt, data, rec, tuned, hw, s.study_draws)
+            if cal is None:
+                res.nnadc = d
+            else:
+                res.nnadc_calibrated[cal] = (label, d)
+            rows.append({"system": f"memristor rel-pos, {label}", "bits": float(s.study_bits),
+                         "adc": grid, "wer": d.aggregate(),
+                         "note": "NNADC as every column's ADC; adc = the uniform split with the same grid"})
+            clipping[f"rel-pos {label}"] = d.clipping[0]
 
     beyond_the_papers(s, data, rec, study, res, rows, clipping, prefix)
     if s.no_lm_condition:

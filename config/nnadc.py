@@ -123,15 +123,16 @@ def build_nnadc_graph(s: NnadcSettings) -> Dict[str, object]:
     return jobs
 
 
-def crossbar_adc_table_job(s: NnadcSettings) -> NnadcTransferTableJob:
+def crossbar_adc_table_job(s: NnadcSettings, calibration: Optional[str] = None) -> NnadcTransferTableJob:
     """The code-transfer table of ``s.transfer_table_design``: what the ASR graph's crossbar ADC
     (``TableAdcConfigV1``) reads. Its training job is the one the NNADC graph builds (same
-    id), so running either graph trains the converter once."""
+    id), so running either graph trains the converter once. ``calibration``: the per-instance
+    foreground calibration of the combiner (None: the ideal shift-and-add combiner)."""
     if s.transfer_table_design not in s.designs:
         raise ValueError(f"NnadcSettings.transfer_table_design {s.transfer_table_design!r} is not one of the designs "
                          f"{sorted(s.designs)}")
     train = TrainNnadcConverterJob(s.designs[s.transfer_table_design], s.train)
-    return NnadcTransferTableJob(train.out_model, n_points=s.transfer_table_points)
+    return NnadcTransferTableJob(train.out_model, n_points=s.transfer_table_points, calibration=calibration)
 
 
 def py():

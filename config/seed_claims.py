@@ -20,7 +20,9 @@ class Results:
             "study rel-pos", "study none-pos"
         table3: ``(regime, bits, (p, r))`` -> draws
         study: ``(regime, pos_enc, (p, r), pos_adc or None)`` -> draws
-        nnadc: the NNADC study entry, or None
+        nnadc: the NNADC study entry (ideal combiner), or None
+        nnadc_calibrated: ``calibration method -> (label, draws)``: the NNADC entries with a
+            calibrated combiner
         no_lm: the same kinds of results searched without the LM (a subset), or None
         beyond: issue #18's study entries, ``key -> (label, draws)`` (rel-pos model, base 4+4)
     """
@@ -29,6 +31,7 @@ class Results:
     table3: Dict[Tuple[str, float, Tuple[int, int]], Any] = field(default_factory=dict)
     study: Dict[Tuple[str, str, Tuple[int, int], Optional[Tuple[int, int]]], Any] = field(default_factory=dict)
     nnadc: Any = None
+    nnadc_calibrated: Dict[str, Tuple[str, Any]] = field(default_factory=dict)
     no_lm: Optional["Results"] = None
     beyond: Dict[str, Tuple[str, Any]] = field(default_factory=dict)
 
@@ -171,4 +174,10 @@ def seed_claims(res: Results, s) -> List[Dict[str, Any]]:
     if res.nnadc is not None:
         cmp("C-nnadc-vs-4+4", "this study", "NNADC entry vs uniform 4+4", "-", "compare", res.nnadc,
             res.study.get((s.regimes[0], "rel", (4, 4), None)), "NNADC", "uniform 4+4", s.regimes[0])
+    for cal, (label, d) in res.nnadc_calibrated.items():
+        cmp(f"C-nnadc-{cal}-vs-4+4", "this study", f"{label} vs uniform 4+4", "-", "compare", d,
+            res.study.get((s.regimes[0], "rel", (4, 4), None)), label, "uniform 4+4", s.regimes[0])
+        if res.nnadc is not None:
+            cmp(f"C-nnadc-{cal}-vs-nnadc", "this study", f"{label} vs the uncalibrated NNADC", "-", "compare", d,
+                res.nnadc, label, "NNADC (ideal combiner)", s.regimes[0])
     return out

@@ -59,7 +59,7 @@ def test_default_graph_on_miniature_corpus_and_rerun_with_new_adc_split(tmp_path
     table = report.read_text()
     assert "float" in table and "QAT" in table and "PTQ" in table and "memristor" in table
     # the NNADC entry: its transfer table drove every column ADC of the crossbar simulation
-    assert "NNADC pl3 (3 bit)" in table
+    assert "NNADC pl3 (3 bit)" in table and "NNADC pl3 (3 bit), lut-calibrated" in table
     nnadc_clip = [p for p in (setup / "work").rglob("clipping.json")
                   if any(str(v.get("adc", "")).startswith("table ") for v in json.loads(p.read_text()).values())]
     assert nnadc_clip, "no crossbar simulation used the NNADC"

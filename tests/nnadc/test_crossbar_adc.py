@@ -85,3 +85,24 @@ def test_reference_table_offsets_are_static_and_zero_mean(tmp_path):
     assert torch.allclose(out[0] - step / 2, torch.as_tensor(diff[:, 0], dtype=torch.float32) * step)
     with pytest.raises(ValueError, match="offset_lsb=-1"):
         reference_transfer_table(6, 1025, offset_lsb=-1)
+
+
+def test_calibrated_table_is_closer_to_the_ideal_codes_and_recorded(tiny_pipeline, tmp_path):
+    """The per-instance LUT calibration (fitted on each instance's own ramp) brings the table's codes
+    closer to the ideal converter's than the shift-and-add combiner does, on the same instances."""
+    from memristor_asr.nnadc.design.conversion_law import ideal_codes
+    from memristor_asr.nnadc.export.transfer_table import load_transfer_table, nnadc_transfer_table, save_transfer_table
+
+    conv = tiny_pipeline
+    levels, raw = nnadc_transfer_table(conv, 257, seed=3, n_instances=6, sigma=0.1)
+    _, cal = nnadc_transfer_table(conv, 257, seed=3, n_instances=6, sigma=0.1, calibration="lut")
+    ideal = ideal_codes(levels, conv.n_bits, conv.transfer)[None, :]
+    err_raw = np.sqrt(np.mean((raw - ideal) ** 2))
+    err_cal = np.sqrt(np.mean((cal - ideal) ** 2))
+    assert err_cal < err_raw
+    assert cal.dtype == np.int32 and cal.min() >= 0 and cal.max() < 2**conv.n_bits
+    path = str(tmp_path / "t.npz")
+    save_transfer_table(path, conv, levels, cal, seed=3, sigma=0.1, calibration="lut")
+    assert str(load_transfer_table(path)["calibration"]) == "lut"
+    with pytest.raises(ValueError, match="calibration"):
+        nnadc_transfer_table(conv, 17, seed=3, calibration="spline")

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from memristor_asr.nnadc.evaluation.metrics import sine_inputs, sndr_enob
+from memristor_asr.nnadc.evaluation.metrics import paper_enob, sine_inputs, sndr_enob
 from memristor_asr.nnadc.evaluation.plots import plot_enob_vs_sigma
 from memristor_asr.nnadc.evaluation.sigma_sweep import (
     SigmaSweepV1Config,
@@ -51,10 +51,21 @@ def test_enob_falls_with_sigma_and_starts_at_the_nominal_chip(tiny_pipeline, tmp
     assert ideal["median"][2] < nominal - 0.2
     assert ideal["p10"][2] <= ideal["median"][2] <= ideal["p90"][2] and ideal["p10"][2] < ideal["p90"][2]
     assert len(r["calibrated"]["median"]) == 3
+    # both metrics for every combiner, and the variation floor at every sigma (issue 15)
+    for comb in ("ideal", "calibrated", "calibrated_lut"):
+        assert len(r[comb]["paper_median"]) == 3 and len(r[comb]["median"]) == 3
+    nominal_paper = paper_enob(conv.codes(sine_inputs(conv.n_bits, "linear", 4096)[0], conv.instances(1, 0.0, 0))[0],
+                               sine_inputs(conv.n_bits, "linear", 4096)[0], conv.n_bits)["enob"]
+    assert ideal["paper_median"][0] == pytest.approx(nominal_paper)
+    assert r["bound"]["enob"][0] == pytest.approx(3.0) and r["bound"]["enob"][2] < r["bound"]["enob"][1] <= 3.0
 
     table = sigma_sweep_table({"tiny": r}, {"tiny": 99.0})
     assert "| tiny | 99.0 |" in table and "not even nominal / not even nominal" in table
     assert f"{ideal['median'][0]:.2f}" in table
+    assert "| design (ENOB (spectral)) |" in table and "| design (ENOB (paper Eq. 18)) |" in table
+    assert "| tiny: bound |" in table and f"{ideal['paper_median'][0]:.2f}" in table
+    lines = [line for line in table.splitlines() if line.startswith("|")]
+    assert len({line.count("|") for line in lines[:4]}) == 1  # the spectral table's rows align
     png = tmp_path / "s.png"
     plot_enob_vs_sigma({"tiny": r}, {"tiny": 2.5}, str(png))
     assert png.stat().st_size > 5000

@@ -243,14 +243,25 @@ class NnadcTransferTableJob(Job):
     :param n_instances: Monte-Carlo converter instances
     :param sigma: lognormal resistance variation
     :param seed: seed of the instances
+    :param calibration: None (ideal combiner) or the per-instance foreground calibration of the
+        digital combiner (``memristor_asr.nnadc.design.combiner.CALIBRATIONS``, e.g. "lut")
     """
 
-    def __init__(self, model: tk.Path, n_points: int = 4096, n_instances: int = 16, sigma: float = 0.05, seed: int = 0):
+    __sis_hash_exclude__ = {"calibration": None}
+
+    def __init__(self, model: tk.Path, n_points: int = 4096, n_instances: int = 16, sigma: float = 0.05, seed: int = 0,
+                 calibration: Optional[str] = None):
+        from memristor_asr.nnadc.design.combiner import CALIBRATIONS
+
+        if calibration is not None and calibration not in CALIBRATIONS:
+            raise ValueError(f"NnadcTransferTableJob: calibration={calibration!r}, expected None or one of "
+                             f"{CALIBRATIONS}")
         self.model = model
         self.n_points = n_points
         self.n_instances = n_instances
         self.sigma = sigma
         self.seed = seed
+        self.calibration = calibration
         self.out_table = self.output_path("transfer_table.npz")
 
     def tasks(self):
@@ -261,8 +272,9 @@ class NnadcTransferTableJob(Job):
 
         _threads(1)
         conv = load_converter(self.model.get_path())
-        levels, codes = nnadc_transfer_table(conv, self.n_points, self.seed, self.n_instances, self.sigma)
-        save_transfer_table(self.out_table.get_path(), conv, levels, codes, self.seed, self.sigma)
+        levels, codes = nnadc_transfer_table(conv, self.n_points, self.seed, self.n_instances, self.sigma,
+                                             calibration=self.calibration)
+        save_transfer_table(self.out_table.get_path(), conv, levels, codes, self.seed, self.sigma, self.calibration)
 
 
 class ReferenceAdcTableJob(Job):

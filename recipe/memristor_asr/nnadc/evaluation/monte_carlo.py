@@ -1,8 +1,14 @@
 """Monte-Carlo evaluation of a converter: nominal chip, 100 varied chips, inverter corners.
 
-Why both combiners: per chip, the ramp that measures DNL/INL also serves as the foreground
+Why several combiners: per chip, the ramp that measures DNL/INL also serves as the foreground
 calibration record, so every instance is reported with the ideal shift-and-add combiner (what the
-analog design alone achieves) and with calibrated bit weights (what a calibrated chip achieves).
+analog design alone achieves) and with the calibrated combiners of :data:`COMBINERS` (what a
+calibrated chip achieves: per-bit weights, per-stage gain and offset, per-segment weights, a code
+lookup table).
+
+Every chip carries both ENOB figures: ``enob`` (spectral, :func:`.metrics.sndr_enob`) and
+``enob_paper`` (the paper's Eq. (18), :func:`.metrics.paper_enob`). ``variation_bound`` gives the
+floor that independent cell variation alone sets (:mod:`.variation_bound`).
 """
 import logging
 import time
@@ -13,12 +19,19 @@ import numpy as np
 import torch
 
 from ..circuit.vtc import corner_vtc
-from ..design.combiner import apply_calibration, fit_calibration, ideal_combine, ideal_stage_digits
+from ..design.combiner import calibrate, ideal_combine, ideal_stage_digits
 from ..design.conversion_law import fraction_of_range, ideal_residue, input_voltage, target_fraction
 from ..design.converter import NnadcConverter
-from .metrics import dnl_inl_from_transitions, ramp_dnl_inl, sine_inputs, sndr_enob, transition_levels
+from .metrics import dnl_inl_from_transitions, paper_enob, ramp_dnl_inl, sine_inputs, sndr_enob, transition_levels
+from .variation_bound import variation_bound
 
-__all__ = ["EvalV1Config", "evaluate_converter", "summarize", "variation_breakdown", "block_errors", "calibration_ramp"]
+__all__ = ["EvalV1Config", "evaluate_converter", "summarize", "variation_breakdown", "block_errors", "calibration_ramp",
+           "COMBINERS", "combine_all"]
+
+#: combiner name -> calibration method of :func:`..design.combiner.calibrate` (None: shift-and-add).
+#: "calibrated" (per-bit weights) keeps the name it had before the others were added.
+COMBINERS = {"ideal": None, "calibrated": "bits", "calibrated_stage": "stage", "calibrated_segment": "segment",
+             "calibrated_lut": "lut"}
 
 log = logging.getLogger(__name__)
 
@@ -61,23 +74,37 @@ def calibration_ramp(conv: NnadcConverter, points_per_code: int) -> Tuple[np.nda
     return a_ramp, target_fraction(a_ramp, conv.transfer) * 2**conv.n_bits - 0.5
 
 
-def _chip_metrics(conv: NnadcConverter, d_ramp: np.ndarray, d_sine: np.ndarray, target: np.ndarray):
-    """Metrics of chips ``d_ramp [M, T_r, stages]``, ``d_sine [M, T_s, stages]`` for both combiners.
+def combine_all(stage_bits, d_ramp: np.ndarray, target: np.ndarray, *records: np.ndarray) -> Dict[str, list]:
+    """Codes of digit records (``[M, T, stages]`` each) under every combiner of :data:`COMBINERS`,
+    the calibrations fitted per chip on the ramp digits ``d_ramp`` against ``target`` (LSB).
 
+    :return: combiner name -> list of code arrays ``[M, T]``, one per record
+    """
+    out = {}
+    for comb, method in COMBINERS.items():
+        if method is None:
+            out[comb] = [ideal_combine(r, stage_bits) for r in records]
+        else:
+            out[comb] = calibrate(method, d_ramp, target, stage_bits, *records)
+    return out
+
+
+def _chip_metrics(conv: NnadcConverter, d_ramp: np.ndarray, d_sine: np.ndarray, target: np.ndarray,
+                  y_sine: np.ndarray):
+    """Metrics of chips ``d_ramp [M, T_r, stages]``, ``d_sine [M, T_s, stages]`` for every combiner.
+
+    :param y_sine: the sine's ideal signal ``[T_s]`` (code fraction), the reference of the Eq. (18) ENOB
     :return: per-combiner lists of per-chip metric dicts, and per-combiner ramp codes ``[M, T_r]``
     """
-    bits = conv.stage_bits
-    out = {"ideal": [], "calibrated": []}
-    w = fit_calibration(d_ramp, target, bits)
-    codes = {
-        "ideal": (ideal_combine(d_ramp, bits), ideal_combine(d_sine, bits)),
-        "calibrated": (apply_calibration(d_ramp, w, bits), apply_calibration(d_sine, w, bits)),
-    }
+    codes = combine_all(conv.stage_bits, d_ramp, target, d_ramp, d_sine)
+    out = {comb: [] for comb in codes}
     for comb, (cr, cs) in codes.items():
+        pap = paper_enob(cs, y_sine, conv.n_bits)
         for m in range(cr.shape[0]):
             s = sndr_enob(cs[m])
             d = ramp_dnl_inl(cr[m], conv.n_bits)
-            out[comb].append({**s, **{k: d[k] for k in ("dnl_min", "dnl_max", "inl_min", "inl_max", "missing_codes")}})
+            out[comb].append({**s, "enob_paper": float(pap["enob"][m]), "snr_paper_db": float(pap["snr_db"][m]),
+                              **{k: d[k] for k in ("dnl_min", "dnl_max", "inl_min", "inl_max", "missing_codes")}})
     return out, {comb: c[0] for comb, c in codes.items()}
 
 
@@ -92,9 +119,10 @@ def evaluate_converter(conv: NnadcConverter, cfg: EvalV1Config = EvalV1Config())
     t0 = time.time()
     a_sine, _ = sine_inputs(conv.n_bits, conv.transfer, cfg.n_fft, cfg.amplitude)
     a_ramp, target = calibration_ramp(conv, cfg.ramp_points_per_code)
+    stim = (a_ramp, a_sine, target, np.asarray(target_fraction(a_sine, conv.transfer), dtype=np.float64))
     nominal = conv.instances(1, 0.0, 0)
-    nom, nom_curves = _nominal_chip(conv, nominal, a_ramp, a_sine, target)
-    per_chip, transitions = _monte_carlo_chips(conv, cfg, a_ramp, a_sine, target, t0)
+    nom, nom_curves = _nominal_chip(conv, nominal, *stim)
+    per_chip, transitions = _monte_carlo_chips(conv, cfg, *stim, t0)
     mc, mc_curves = _summarize_monte_carlo(per_chip, transitions)
     curves = {**nom_curves, **mc_curves}
 
@@ -106,8 +134,9 @@ def evaluate_converter(conv: NnadcConverter, cfg: EvalV1Config = EvalV1Config())
         "n_bits": conv.n_bits,
         "stage_bits": list(conv.stage_bits),
         "transfer": conv.transfer,
-        "nominal": {"ideal": nom["ideal"][0], "calibrated": nom["calibrated"][0]},
+        "nominal": {comb: chips[0] for comb, chips in nom.items()},
         "mc": mc,
+        "variation_bound": variation_bound(conv.cfg, cfg.sigma),
         "corners_enob": _corner_enobs(conv, cfg.corners, nominal, a_sine),
         "variation_breakdown": breakdown,
         "block_errors": {"nominal": block_errors(conv), "mc": block_errors(conv, cfg.n_instances, cfg.sigma, cfg.seed)},
@@ -119,13 +148,14 @@ def evaluate_converter(conv: NnadcConverter, cfg: EvalV1Config = EvalV1Config())
     return metrics, curves
 
 
-def _nominal_chip(conv: NnadcConverter, nominal, a_ramp: np.ndarray, a_sine: np.ndarray, target: np.ndarray):
-    """Metrics of the nominal chip (both combiners) and its curves: ramp transition levels, DNL and INL
+def _nominal_chip(conv: NnadcConverter, nominal, a_ramp: np.ndarray, a_sine: np.ndarray, target: np.ndarray,
+                  y_sine: np.ndarray):
+    """Metrics of the nominal chip (every combiner) and its curves: ramp transition levels, DNL and INL
     (ideal combiner).
 
     :return: (per-combiner one-element lists of metric dicts, curves)
     """
-    nom, nom_codes = _chip_metrics(conv, conv.digits(a_ramp, nominal), conv.digits(a_sine, nominal), target)
+    nom, nom_codes = _chip_metrics(conv, conv.digits(a_ramp, nominal), conv.digits(a_sine, nominal), target, y_sine)
     nom_lv = transition_levels(nom_codes["ideal"][0], conv.n_bits)
     curves = {"nominal_transitions": nom_lv}
     curves["nominal_dnl"], curves["nominal_inl"] = dnl_inl_from_transitions(nom_lv)
@@ -133,18 +163,18 @@ def _nominal_chip(conv: NnadcConverter, nominal, a_ramp: np.ndarray, a_sine: np.
 
 
 def _monte_carlo_chips(conv: NnadcConverter, cfg: EvalV1Config, a_ramp: np.ndarray, a_sine: np.ndarray,
-                       target: np.ndarray, t0: float):
+                       target: np.ndarray, y_sine: np.ndarray, t0: float):
     """The ``cfg.n_instances`` varied chips, ``cfg.chunk`` at a time (progress logged since ``t0``).
 
     :return: per combiner: the per-chip metric dicts, and each chip's ramp transition levels
     """
     inst = conv.instances(cfg.n_instances, cfg.sigma, cfg.seed)
-    per_chip = {"ideal": [], "calibrated": []}
-    transitions = {"ideal": [], "calibrated": []}
+    per_chip = {comb: [] for comb in COMBINERS}
+    transitions = {comb: [] for comb in COMBINERS}
     for start in range(0, cfg.n_instances, cfg.chunk):
         sub = inst.subset(start, start + cfg.chunk)
-        res, ramp_codes = _chip_metrics(conv, conv.digits(a_ramp, sub), conv.digits(a_sine, sub), target)
-        for comb in ("ideal", "calibrated"):
+        res, ramp_codes = _chip_metrics(conv, conv.digits(a_ramp, sub), conv.digits(a_sine, sub), target, y_sine)
+        for comb in COMBINERS:
             per_chip[comb] += res[comb]
             transitions[comb] += [transition_levels(c, conv.n_bits) for c in ramp_codes[comb]]
         done = min(start + cfg.chunk, cfg.n_instances)
@@ -158,7 +188,7 @@ def _summarize_monte_carlo(per_chip: dict, transitions: dict) -> Tuple[dict, Dic
     the transition levels of the first ten chips and the transitions, DNL and INL of the median chip."""
     mc = {comb: summarize(chips) for comb, chips in per_chip.items()}
     curves = {}
-    for comb in ("ideal", "calibrated"):
+    for comb in per_chip:
         enobs = np.array([c["enob"] for c in per_chip[comb]])
         med = int(np.argsort(enobs)[len(enobs) // 2])
         mc[comb]["median_chip"] = med
@@ -247,7 +277,8 @@ def block_errors(conv: NnadcConverter, n_instances: int = 1, sigma: float = 0.0,
 
 
 def summarize(chips: list) -> dict:
-    """Medians and spreads of per-chip metrics (ENOB percentiles, DNL/INL medians of extremes)."""
+    """Medians and spreads of per-chip metrics (ENOB percentiles, DNL/INL medians of extremes; the
+    ``enob_paper_*`` entries are the paper's Eq. (18) ENOB, where the chips carry it)."""
     enob = np.array([c["enob"] for c in chips])
     out = {
         "n": len(chips),
@@ -258,6 +289,10 @@ def summarize(chips: list) -> dict:
         "enob_max": float(enob.max()),
         "enob": enob.tolist(),
     }
+    if all("enob_paper" in c for c in chips):
+        ep = np.array([c["enob_paper"] for c in chips])
+        out.update({"enob_paper_median": float(np.median(ep)), "enob_paper_p10": float(np.percentile(ep, 10)),
+                    "enob_paper_p90": float(np.percentile(ep, 90)), "enob_paper": ep.tolist()})
     for k in ("sndr_db", "dnl_min", "dnl_max", "inl_min", "inl_max", "missing_codes"):
         out[f"{k}_median"] = float(np.median([c[k] for c in chips]))
     return out

@@ -78,14 +78,17 @@ def plot_dnl_inl(curves: Dict[str, np.ndarray], metrics: dict, path: str, title:
 
 
 def plot_enob_hist(metrics: dict, path: str, title: str = "") -> None:
-    """Histogram of per-chip ENOB over the Monte-Carlo instances (both combiners)."""
+    """Histogram of per-chip spectral ENOB over the Monte-Carlo instances (ideal, per-bit calibrated and,
+    where evaluated, code-LUT calibrated combiner)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
-    for comb, col in (("ideal", "C1"), ("calibrated", "C2")):
+    for comb, col in (("ideal", "C1"), ("calibrated", "C2"), ("calibrated_lut", "C3")):
+        if comb not in metrics["mc"]:
+            continue
         e = metrics["mc"][comb]["enob"]
         ax.hist(e, bins=20, alpha=0.6, color=col, label=f"{comb} combiner, median {np.median(e):.2f}")
     ax.axvline(metrics["nominal"]["ideal"]["enob"], color="C0", ls="--", label="nominal chip")
-    ax.set_xlabel("ENOB (bits)")
+    ax.set_xlabel("ENOB (spectral, bits)")
     ax.set_ylabel("chips")
     ax.set_title(title or f"{metrics['n_bits']}-bit {metrics['kind']}: "
                  f"ENOB over {metrics['mc']['ideal']['n']} MC chips")
@@ -119,8 +122,9 @@ def plot_sweep(results: List[dict], path: str, title: str = "") -> None:
 
 def plot_enob_vs_sigma(results: Dict[str, dict], targets: Dict[str, float], path: str,
                        paper_sigma: float = 0.05) -> None:
-    """Median ENOB over MC chips (band p10..p90; dotted: calibrated combiner) vs conductance sigma,
-    one colour per design, its target as a dashed line of the same colour."""
+    """Median spectral ENOB over MC chips (band p10..p90; dotted: per-bit calibrated combiner; dash-dot
+    thin: the variation bound, where the results carry it) vs conductance sigma, one colour per
+    design, its target as a dashed line of the same colour."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     smallest = min((s for r in results.values() for s in r["sigmas"] if s > 0), default=1e-3)
@@ -130,6 +134,8 @@ def plot_enob_vs_sigma(results: Dict[str, dict], targets: Dict[str, float], path
         ax.plot(s, ideal["median"], marker="o", color=col, label=name)
         ax.fill_between(s, ideal["p10"], ideal["p90"], color=col, alpha=0.15, lw=0)
         ax.plot(s, r["calibrated"]["median"], ls=":", color=col)
+        if "bound" in r:
+            ax.plot(s, r["bound"]["enob"], ls="-.", lw=0.8, color=col)
         if name in targets:
             ax.axhline(targets[name], color=col, ls="--", lw=0.8)
     ax.axvline(paper_sigma, color="k", lw=0.6, ls="-.")
@@ -138,7 +144,8 @@ def plot_enob_vs_sigma(results: Dict[str, dict], targets: Dict[str, float], path
     ax.set_xscale("symlog", linthresh=smallest)
     ax.set_xlim(left=0)
     ax.set_xlabel("conductance variation sigma (lognormal; 0 = nominal chip)")
-    ax.set_ylabel("ENOB (bits), median over MC chips")
-    ax.set_title("ENOB vs RRAM variation (band p10..p90, dotted: calibrated combiner, dashed: target)", fontsize=9)
+    ax.set_ylabel("ENOB (spectral, bits), median over MC chips")
+    ax.set_title("ENOB vs RRAM variation (band p10..p90, dotted: calibrated, dash-dot: variation bound, "
+                 "dashed: target)", fontsize=8)
     ax.legend(fontsize=8)
     _save(plt, fig, path)

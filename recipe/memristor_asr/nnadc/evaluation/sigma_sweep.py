@@ -6,6 +6,10 @@ reached and what the variation takes.
 Re-evaluating the same trained converter over a grid of sigma shows how fast each design falls
 from its nominal ENOB, and the largest sigma at which its target is still met (none if even the
 nominal chip misses it): the device requirement a design implies.
+
+Both ENOB figures are swept ("ENOB (spectral)" and "ENOB (paper Eq. 18)", :mod:`.metrics`), for the
+ideal combiner and the calibrated ones (per-bit weights, code lookup table; :mod:`..design.combiner`),
+beside the floor the variation alone sets at each sigma (:mod:`.variation_bound`).
 """
 import logging
 import math
@@ -15,10 +19,11 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..design.combiner import apply_calibration, fit_calibration, ideal_combine
+from ..design.conversion_law import target_fraction
 from ..design.converter import NnadcConverter
-from .metrics import sine_inputs, sndr_enob
-from .monte_carlo import calibration_ramp
+from .metrics import paper_enob, sine_inputs, sndr_enob
+from .monte_carlo import calibration_ramp, combine_all
+from .variation_bound import variation_bound
 
 __all__ = ["SigmaSweepV1Config", "enob_vs_sigma", "max_sigma_meeting", "sigma_sweep_table"]
 
@@ -58,41 +63,54 @@ class SigmaSweepV1Config:
             raise ValueError(f"n_instances={self.n_instances}, chunk={self.chunk}: must be >= 1")
 
 
-def _chip_enobs(conv: NnadcConverter, a_sine, a_ramp, target, inst, chunk: int) -> Dict[str, np.ndarray]:
-    """ENOB of every chip of ``inst`` with the ideal and the calibrated (per-chip ramp fit) combiner."""
-    out = {"ideal": [], "calibrated": []}
-    bits = conv.stage_bits
+#: combiners of the sweep (the per-stage fit equals the per-bit one for 1-bit stages: left out)
+SWEEP_COMBINERS = ("ideal", "calibrated", "calibrated_lut")
+
+
+def _chip_enobs(conv: NnadcConverter, a_sine, a_ramp, target, inst, chunk: int) -> Dict[str, Dict[str, np.ndarray]]:
+    """Spectral (``"enob"``) and Eq. (18) (``"paper"``) ENOB of every chip of ``inst`` for every
+    combiner of :data:`SWEEP_COMBINERS` (calibrations fitted per chip on the ramp)."""
+    out = {comb: {"enob": [], "paper": []} for comb in SWEEP_COMBINERS}
+    y_sine = np.asarray(target_fraction(a_sine, conv.transfer), dtype=np.float64)
     for start in range(0, inst.n, chunk):
         sub = inst.subset(start, start + chunk)
         d_s, d_r = conv.digits(a_sine, sub), conv.digits(a_ramp, sub)
-        w = fit_calibration(d_r, target, bits)
-        for c in ideal_combine(d_s, bits):
-            out["ideal"].append(sndr_enob(c)["enob"])
-        for c in apply_calibration(d_s, w, bits):
-            out["calibrated"].append(sndr_enob(c)["enob"])
-    return {k: np.asarray(v) for k, v in out.items()}
+        codes = combine_all(conv.stage_bits, d_r, target, d_s)
+        for comb in SWEEP_COMBINERS:
+            cs = codes[comb][0]
+            out[comb]["enob"] += [sndr_enob(c)["enob"] for c in cs]
+            out[comb]["paper"] += list(paper_enob(cs, y_sine, conv.n_bits)["enob"])
+    return {comb: {k: np.asarray(v) for k, v in d.items()} for comb, d in out.items()}
 
 
 def enob_vs_sigma(conv: NnadcConverter, cfg: SigmaSweepV1Config = SigmaSweepV1Config()) -> dict:
-    """Median and p10 / p90 ENOB over the chips at every sigma of ``cfg``, for both combiners.
+    """Median and p10 / p90 ENOB over the chips at every sigma of ``cfg``, for every combiner.
 
     :return: JSON-ready ``{"n_bits", "kind", "transfer", "sigmas", "n_instances", "ideal": {"median",
-        "p10", "p90"}, "calibrated": {...}}`` (lists aligned with ``sigmas``)
+        "p10", "p90", "paper_median", "paper_p10", "paper_p90"}, "calibrated": {...}, "calibrated_lut":
+        {...}, "bound": {"enob", "enob_paper"}}`` (lists aligned with ``sigmas``; ``median`` etc. the
+        spectral ENOB, ``paper_*`` the Eq. (18) one, ``bound`` the variation floor of
+        :func:`.variation_bound.variation_bound`)
     """
     t0 = time.time()
     a_sine, _ = sine_inputs(conv.n_bits, conv.transfer, cfg.n_fft, cfg.amplitude)
     a_ramp, target = calibration_ramp(conv, cfg.ramp_points_per_code)
     res = {"n_bits": conv.n_bits, "kind": conv.kind, "transfer": conv.transfer, "sigmas": list(cfg.sigmas),
            "n_instances": cfg.n_instances}
-    for comb in ("ideal", "calibrated"):
-        res[comb] = {"median": [], "p10": [], "p90": []}
+    for comb in SWEEP_COMBINERS:
+        res[comb] = {k: [] for k in ("median", "p10", "p90", "paper_median", "paper_p10", "paper_p90")}
+    res["bound"] = {"enob": [], "enob_paper": []}
     for i, sigma in enumerate(cfg.sigmas):
         n = 1 if sigma == 0 else cfg.n_instances  # without variation every chip is the nominal one
         enobs = _chip_enobs(conv, a_sine, a_ramp, target, conv.instances(n, sigma, cfg.seed), cfg.chunk)
         for comb, e in enobs.items():
-            res[comb]["median"].append(float(np.median(e)))
-            res[comb]["p10"].append(float(np.percentile(e, 10)))
-            res[comb]["p90"].append(float(np.percentile(e, 90)))
+            for prefix, x in (("", e["enob"]), ("paper_", e["paper"])):
+                res[comb][prefix + "median"].append(float(np.median(x)))
+                res[comb][prefix + "p10"].append(float(np.percentile(x, 10)))
+                res[comb][prefix + "p90"].append(float(np.percentile(x, 90)))
+        b = variation_bound(conv.cfg, sigma)
+        res["bound"]["enob"].append(b["enob_bound"])
+        res["bound"]["enob_paper"].append(b["enob_paper_bound"])
         el = time.time() - t0
         log.info("sigma %g: median ENOB %.2f (calibrated %.2f), %d/%d sigmas, %.1f s, ETA %.0f s", sigma,
                  res["ideal"]["median"][-1], res["calibrated"]["median"][-1], i + 1, len(cfg.sigmas), el,
@@ -125,32 +143,61 @@ def max_sigma_meeting(sigmas: Sequence[float], enobs: Sequence[float], target: f
 
 
 def sigma_sweep_table(results: Dict[str, dict], targets: Dict[str, float]) -> str:
-    """Markdown table: median ENOB (ideal combiner; calibrated in brackets) per design and sigma, the
-    largest sigma that meets each design's target, and the largest that costs at most half a bit
-    against the nominal chip (when the grid starts at 0): the design's robustness on its own."""
+    """Markdown: two tables, "ENOB (spectral)" and "ENOB (paper Eq. 18)", of the median ENOB per design
+    and sigma (ideal combiner; in brackets calibrated with per-bit weights / with the code LUT), a
+    "bound" row per design (the variation floor, :mod:`.variation_bound`), the largest sigma that
+    meets each design's target (ideal / per-bit / LUT combiner), and in the spectral table the
+    largest that costs at most half a bit against the nominal chip (when the grid starts at 0): the
+    design's robustness on its own. Results written before a combiner or metric existed show "n/a"."""
     names = list(results)
     if not names:
         return "(no designs)\n"
     sigmas = results[names[0]]["sigmas"]
-    head = ("| design | target | " + " | ".join(f"sigma {s:g}" for s in sigmas)
-            + " | max sigma for target (ideal / calibrated combiner) | max sigma for nominal - 0.5 bit |")
-    lines = [head, "|" + "|".join(["---"] * (len(sigmas) + 4)) + "|"]
     for name in names:
-        r = results[name]
-        if r["sigmas"] != sigmas:
-            raise ValueError(f"sigma_sweep_table: design {name!r} was swept over {r['sigmas']}, not {sigmas}")
-        cells = [f"{m:.2f} ({c:.2f})" for m, c in zip(r["ideal"]["median"], r["calibrated"]["median"])]
-        tgt = targets.get(name)
-        if tgt is None:
-            need, tcell = "", ""
-        else:
-            tcell = f"{tgt:.1f}"
-            need = " / ".join(_fmt_sigma(*max_sigma_meeting(sigmas, r[c]["median"], tgt))
-                              for c in ("ideal", "calibrated"))
-        med = r["ideal"]["median"]
-        half = _fmt_sigma(*max_sigma_meeting(sigmas, med, med[0] - 0.5)) if sigmas[0] == 0 else ""
-        lines.append(f"| {name} | {tcell} | " + " | ".join(cells) + f" | {need} | {half} |")
-    return "\n".join(lines) + "\n"
+        if results[name]["sigmas"] != sigmas:
+            raise ValueError(f"sigma_sweep_table: design {name!r} was swept over {results[name]['sigmas']}, "
+                             f"not {sigmas}")
+    parts = []
+    for metric, prefix, bound_key in (("ENOB (spectral)", "", "enob"), ("ENOB (paper Eq. 18)", "paper_", "enob_paper")):
+        spectral = prefix == ""
+        head = (f"| design ({metric}) | target | " + " | ".join(f"sigma {s:g}" for s in sigmas)
+                + " | max sigma for target (ideal / per-bit / LUT combiner) |"
+                + (" max sigma for nominal - 0.5 bit |" if spectral else ""))
+        lines = [f"{metric}: median over the chips, ideal combiner (calibrated: per-bit weights / code LUT)", "",
+                 head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
+        for name in names:
+            r = results[name]
+            med = {c: _series(r, c, prefix + "median", len(sigmas)) for c in SWEEP_COMBINERS}
+            cells = [f"{_num(m)} ({_num(c)} / {_num(u)})"
+                     for m, c, u in zip(med["ideal"], med["calibrated"], med["calibrated_lut"])]
+            tgt = targets.get(name)
+            if tgt is None:
+                need, tcell = "", ""
+            else:
+                tcell = f"{tgt:.1f}"
+                need = " / ".join(_fmt_sigma(*max_sigma_meeting(sigmas, med[c], tgt)) if None not in med[c] else "n/a"
+                                  for c in SWEEP_COMBINERS)
+            row = f"| {name} | {tcell} | " + " | ".join(cells) + f" | {need} |"
+            if spectral:
+                m0 = med["ideal"]
+                row += (f" {_fmt_sigma(*max_sigma_meeting(sigmas, m0, m0[0] - 0.5))} |" if sigmas[0] == 0 else " |")
+            lines.append(row)
+            bound = (r.get("bound") or {}).get(bound_key)
+            if bound is not None:
+                lines.append(f"| {name}: bound | | " + " | ".join(f"{b:.2f}" for b in bound) + " | |"
+                             + (" |" if spectral else ""))
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+def _series(r: dict, comb: str, key: str, n: int) -> list:
+    """``r[comb][key]``, or ``[None] * n`` where the results predate it."""
+    v = (r.get(comb) or {}).get(key)
+    return list(v) if v is not None else [None] * n
+
+
+def _num(x) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
 
 
 def _fmt_sigma(sigma: Optional[float], how: str) -> str:

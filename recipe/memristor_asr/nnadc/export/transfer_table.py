@@ -5,17 +5,23 @@ column voltage produce" per converter instance. A dense grid of input levels wit
 ``M`` Monte-Carlo instances captures the converter's transfer errors (and their spread) without
 the consumer knowing anything about NNADCs.
 
+With ``calibration``, each instance's codes go through the foreground calibration a chip would
+store in its digital combiner (:func:`~memristor_asr.nnadc.design.combiner.calibrate`, fitted on
+that instance's own code-domain ramp), so the table is what a calibrated converter outputs.
+
 File format (``.npz``): ``input_levels [n_points]`` (fractions of the converter's full-scale
 input range, ascending, uniform), ``codes [M, n_points]`` (int32), ``n_bits``, ``transfer``,
-``sigma``, ``seed``. To apply it, map a value ``v`` in ``[lo, hi]`` to ``a = (v - lo) / (hi - lo)``,
-pick the instance ``m`` of the column, and read ``codes[m, round(a * (n_points - 1))]`` (clip ``a``
-to [0, 1] first: out-of-range inputs saturate as a real converter does).
+``sigma``, ``seed``, ``calibration`` (method name, "" for the ideal combiner). To apply it, map
+a value ``v`` in ``[lo, hi]`` to ``a = (v - lo) / (hi - lo)``, pick the instance ``m`` of the
+column, and read ``codes[m, round(a * (n_points - 1))]`` (clip ``a`` to [0, 1] first:
+out-of-range inputs saturate as a real converter does).
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
-from ..design.conversion_law import ideal_codes
+from ..design.combiner import CALIBRATIONS, calibrate
+from ..design.conversion_law import ideal_codes, target_fraction
 from ..design.converter import NnadcConverter
 
 __all__ = ["nnadc_transfer_table", "reference_transfer_table", "save_transfer_table", "write_transfer_table",
@@ -23,17 +29,29 @@ __all__ = ["nnadc_transfer_table", "reference_transfer_table", "save_transfer_ta
 
 
 def nnadc_transfer_table(
-    converter: NnadcConverter, n_points: int, seed: int, n_instances: int = 16, sigma: float = 0.05
+    converter: NnadcConverter, n_points: int, seed: int, n_instances: int = 16, sigma: float = 0.05,
+    calibration: Optional[str] = None, ramp_points_per_code: int = 16,
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Tabulate ``converter`` (ideal combiner) at ``n_points`` uniform inputs for Monte-Carlo instances.
+    """Tabulate ``converter`` at ``n_points`` uniform inputs for Monte-Carlo instances.
 
+    :param calibration: None (the ideal shift-and-add combiner) or a method of
+        :data:`~memristor_asr.nnadc.design.combiner.CALIBRATIONS`, fitted per instance on a ramp
+        of ``ramp_points_per_code`` samples per code (as the Monte-Carlo evaluation does)
     :return: ``input_levels [n_points]`` in [0, 1] and ``codes [n_instances, n_points]``
     """
     if n_points < 2:
         raise ValueError(f"n_points={n_points}: need at least 2 table points")
+    if calibration is not None and calibration not in CALIBRATIONS:
+        raise ValueError(f"calibration={calibration!r}: expected None or one of {CALIBRATIONS}")
     levels = np.linspace(0.0, 1.0, n_points)
     inst = converter.instances(n_instances, sigma, seed)
-    return levels, converter.codes(levels, inst).astype(np.int32)
+    if calibration is None:
+        return levels, converter.codes(levels, inst).astype(np.int32)
+    a_ramp = converter.ramp_inputs(ramp_points_per_code)
+    target = np.asarray(target_fraction(a_ramp, converter.transfer), dtype=np.float64) * 2**converter.n_bits - 0.5
+    d_ramp = converter.digits(a_ramp, inst)
+    (codes,) = calibrate(calibration, d_ramp, target, converter.stage_bits, converter.digits(levels, inst))
+    return levels, codes.astype(np.int32)
 
 
 def reference_transfer_table(n_bits: int, n_points: int, n_instances: int = 16, offset_lsb: int = 0,
@@ -61,18 +79,19 @@ def reference_transfer_table(n_bits: int, n_points: int, n_instances: int = 16, 
 
 
 def write_transfer_table(path: str, input_levels: np.ndarray, codes: np.ndarray, n_bits: int, transfer: str,
-                         sigma: float, seed: int) -> None:
+                         sigma: float, seed: int, calibration: Optional[str] = None) -> None:
     """Write a table (format in the module docstring) atomically."""
     from memristor_asr.util.atomic import atomic_write
 
     with atomic_write(path, "wb") as f:
-        np.savez(f, input_levels=input_levels, codes=codes, n_bits=n_bits, transfer=transfer, sigma=sigma, seed=seed)
+        np.savez(f, input_levels=input_levels, codes=codes, n_bits=n_bits, transfer=transfer, sigma=sigma, seed=seed,
+                 calibration=calibration or "")
 
 
 def save_transfer_table(path: str, converter: NnadcConverter, input_levels: np.ndarray, codes: np.ndarray,
-                        seed: int, sigma: float) -> None:
+                        seed: int, sigma: float, calibration: Optional[str] = None) -> None:
     """Write the table of ``converter`` (its ``n_bits`` and conversion law go into the file)."""
-    write_transfer_table(path, input_levels, codes, converter.n_bits, converter.transfer, sigma, seed)
+    write_transfer_table(path, input_levels, codes, converter.n_bits, converter.transfer, sigma, seed, calibration)
 
 
 def load_transfer_table(path: str) -> dict:
