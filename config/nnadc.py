@@ -42,8 +42,27 @@ def paper_designs() -> Dict[str, object]:
     }
 
 
-#: MC-median ENOB the issue asks for (designs without a number are reported only)
-TARGETS = {"sr8_rram4": 7.3, "pl8_rram3": 7.8, "pl14_rram3": 12.0, "log10_rram3": 9.0}
+def beyond_paper_designs() -> Dict[str, object]:
+    """Variants reported beside the paper-sized designs (issue 15): the sub-ranging mixed-ADC as the
+    paper wires it (analog input + the coarse sub-ADC's S1 = 10 smooth-code bits, S2 = 6 smooth
+    output bits for the 3-bit fine digit) and the 8-bit pipeline with 48 hidden units per block
+    (beyond the paper's N_H <= 12: more cells per output column, a lower variation floor)."""
+    big = StageV1Config(n_bits=1, rram_bits=3, hidden=48, residue_hidden=48)
+    return {
+        "sr8_rram4_paper_mixed": SubrangingAdcV1Config(coarse=StageV1Config(n_bits=5, rram_bits=4), fine_bits=3,
+                                                       fine_smooth_bits=6, coarse_code="smooth"),
+        "pl8_rram3_h48": PipelinedAdcV1Config(stages=(big,) * 7, final=big),
+    }
+
+
+def all_designs() -> Dict[str, object]:
+    return {**paper_designs(), **beyond_paper_designs()}
+
+
+#: MC-median spectral ENOB with the calibrated combiner that issue 15 asks for (paper, Table II, by its
+#: Eq. 18: sr8 7.3, pl8 8, log10 9.1, pl14 12.1); designs without a number are reported only
+TARGETS = {"sr8_rram4": 6.5, "sr8_rram4_paper_mixed": 6.5, "pl8_rram3": 7.5, "pl8_rram3_h48": 7.5,
+           "pl14_rram3": 9.0, "log10_rram3": 8.0}
 
 
 @dataclass
@@ -62,7 +81,7 @@ class NnadcSettings:
         prefix: output name prefix
     """
 
-    designs: Dict[str, object] = field(default_factory=paper_designs)
+    designs: Dict[str, object] = field(default_factory=all_designs)
     train: ConverterTrainV1Config = field(default_factory=lambda: ConverterTrainV1Config(
         comparator=BlockTrainV1Config(iterations=20000, pvt_aware=True),
         # staged quantization and half-swing residues: see README "NNADC" (stage-1 residue ~0.4 % rms

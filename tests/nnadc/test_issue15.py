@@ -237,6 +237,15 @@ def test_results_table_labels_both_metrics_and_the_bound():
     lines = table.strip().splitlines()
     assert "ENOB (spectral)" in lines[0] and "ENOB (paper Eq. 18)" in lines[0] and "bound ENOB" in lines[0]
     assert "| 6.80 / 6.30 | 6.12 / 6.91 | 5.90 / 6.70 | 6.10 / 6.90 |" in lines[2]
-    assert "NOT met (spectral); Eq. 18: met" in lines[2]
+    assert ">= 6.2 (code LUT, spectral): NOT met; uncalibrated: NOT met; uncalibrated Eq. 18: met" in lines[2]
+    assert ">= 6.2 (ideal combiner, spectral): NOT met" in lines[3] and "Eq. 18" not in lines[3].split("|")[-2]
+
     assert "n/a / n/a" in lines[3]
     assert all(line.count("|") == lines[0].count("|") for line in lines)
+
+
+def test_targets_are_judged_on_the_calibrated_chip():
+    rows = results_rows({"new": _metrics(True)}, {"new": 6.0})
+    assert rows[0]["meets_target"] is True and rows[0]["meets_target_uncalibrated"] is False
+    assert rows[0]["target_combiner"] == "calibrated_lut"
+    assert ">= 6.0 (code LUT, spectral): met; uncalibrated: NOT met" in results_table(rows)

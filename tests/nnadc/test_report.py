@@ -17,5 +17,5 @@ def test_rows_and_table_report_targets():
     table = results_table(rows)
     lines = table.strip().splitlines()
     assert len(lines) == 4 and lines[1].startswith("|---")
-    assert ">= 7.8: met" in lines[2] and "NOT met" in lines[3]
+    assert ">= 7.8 (ideal combiner, spectral): met" in lines[2] and "NOT met" in lines[3]
     assert all(line.count("|") == lines[0].count("|") for line in lines)
