@@ -67,7 +67,8 @@ def results_rows(metrics: Dict[str, dict], targets: Dict[str, float]) -> List[di
         # LUT) in spectral ENOB; metrics that predate the LUT fall back to the ideal combiner
         best = row.get(f"enob_{TARGET_COMBINER}_median")
         row["target_combiner"] = TARGET_COMBINER if best is not None else "ideal"
-        row["meets_target"] = None if target is None else bool((best if best is not None else mc["enob_median"]) >= target)
+        judged = best if best is not None else mc["enob_median"]
+        row["meets_target"] = None if target is None else bool(judged >= target)
         rows.append(row)
     return rows
 
