@@ -43,11 +43,11 @@ def _bench(script: str, setup: str) -> str:
     return out.stdout.strip()
 
 
-def replace_block(doc: str, key: str, body: str) -> str:
-    """``doc`` with the text between the markers of ``key`` replaced by ``body``."""
+def replace_block(doc: str, key: str, body: str, page: str = "results.md") -> str:
+    """``doc`` (the text of ``docs/<page>``) with the text between the markers of ``key`` replaced by ``body``."""
     pattern = re.compile(rf"(<!-- BEGIN generated:{key} -->\n)(?:.*?\n)?(<!-- END generated:{key} -->)", re.S)
     if not pattern.search(doc):
-        sys.exit(f"update_results: docs/results.md has no block 'generated:{key}'")
+        sys.exit(f"update_results: docs/{page} has no block 'generated:{key}'")
     return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), doc)
 
 
@@ -72,7 +72,7 @@ def main():
         if f"<!-- BEGIN generated:{key} -->" in doc:
             blocks[key] = _read(os.path.join(out, f"{key}.md"))
     for key, body in blocks.items():
-        doc = replace_block(doc, key, body)
+        doc = replace_block(doc, key, body, args.page)
     with open(path + ".tmp", "w", encoding="utf-8") as f:
         f.write(doc)
     os.replace(path + ".tmp", path)

@@ -9,17 +9,12 @@ from memristor_asr.crossbar import CrossbarConfigV2, CrossbarLinearV1, UniformAd
 from memristor_asr.crossbar.config import CrossbarConfigError
 from memristor_asr.crossbar.diagnostics import clipping_report
 from memristor_asr.crossbar.stats import LSQ_CORRECTION_FACTOR_NEGATIVE, estimate_correction_factor
-from memristor_asr.quant import QuantLinear, calibration
+from quant_layers import calibrated_quant_linear
 
 IDEAL = dict(dac_bits=None, adc=UniformAdcConfigV1(None, None), read_noise="off", device_model="ideal")
 
 
-def _qat_layer(n_in, n_out, bits=4, seed=0):
-    torch.manual_seed(seed)
-    q = QuantLinear(n_in, n_out, bias=True, weight_bits=bits, name="layer")
-    with calibration(q):
-        q(torch.randn(256, n_in) * 2)
-    return q.eval()
+_qat_layer = calibrated_quant_linear
 
 
 def _within_binomial(count, n, p, sigmas=5.0):

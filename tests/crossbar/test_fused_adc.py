@@ -8,19 +8,14 @@ from scipy import stats
 
 from memristor_asr.crossbar import CrossbarConfigV2, UniformAdcConfigV1, CrossbarLinearV1, fused_adc
 from memristor_asr.crossbar.diagnostics import PreAdcHistogram
-from memristor_asr.quant import QuantLinear, calibration
+from quant_layers import calibrated_quant_linear
 
 pytestmark = pytest.mark.skipif(not fused_adc.available(), reason="fused kernel needs numba")
 
 NO_ADC = dict(adc=UniformAdcConfigV1(None, None))
 
 
-def _qat_layer(n_in, n_out, bits, seed=0):
-    torch.manual_seed(seed)
-    q = QuantLinear(n_in, n_out, weight_bits=bits, name="layer")
-    with calibration(q):
-        q(torch.randn(256, n_in) * 2)
-    return q.eval()
+_qat_layer = calibrated_quant_linear
 
 
 def _torch_path(xb, x):

@@ -7,18 +7,14 @@ from memristor_asr.crossbar import (
     CrossbarConfigV2, UniformAdcConfigV1, CrossbarConversionError, CrossbarLinearV1, DacV1, UniformAdcV1,
 )
 from memristor_asr.crossbar.programming import bit_planes
-from memristor_asr.quant import QuantLinear, calibration
+from memristor_asr.quant import QuantLinear
+from quant_layers import calibrated_quant_linear
 
 IDEAL = dict(dac_bits=None, adc=UniformAdcConfigV1(None, None), read_noise="off", device_model="ideal")
 NO_ADC = dict(adc=UniformAdcConfigV1(None, None))
 
 
-def _qat_layer(n_in, n_out, bits, bias=True, seed=0):
-    torch.manual_seed(seed)
-    q = QuantLinear(n_in, n_out, bias=bias, weight_bits=bits, name="layer")
-    with calibration(q):
-        q(torch.randn(256, n_in) * 2)
-    return q.eval()  # frozen observers: the reference forward must not move the scales
+_qat_layer = calibrated_quant_linear
 
 
 @pytest.mark.parametrize("bits,n_in,n_out,tile_rows,tile_cols,bias", [

@@ -11,17 +11,13 @@ from memristor_asr.crossbar.diagnostics import clipping_report, reset_statistics
 from memristor_asr.crossbar.params import load_synaptogen_params
 from memristor_asr.crossbar.programming import bit_planes, derive_seed
 from memristor_asr.crossbar.read_disturb import SAFE_FRACTION
-from memristor_asr.quant import QuantLinear, calibration
+from quant_layers import calibrated_quant_linear
 
 SEED = 11
 
 
 def _qat_layer(n_in, n_out, bits=3, seed=0):
-    torch.manual_seed(seed)
-    q = QuantLinear(n_in, n_out, bias=False, weight_bits=bits, name="layer")
-    with calibration(q):
-        q(torch.randn(256, n_in) * 2)
-    return q.eval()
+    return calibrated_quant_linear(n_in, n_out, bits=bits, bias=False, seed=seed)
 
 
 def _reference_cells(q, cfg, name="layer"):

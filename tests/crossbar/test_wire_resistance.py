@@ -10,7 +10,7 @@ from memristor_asr.crossbar.diagnostics import clipping_report
 from memristor_asr.crossbar.iv import ideal_iv, synaptogen_iv
 from memristor_asr.crossbar.wire_network import ngspice_available, solve_array, solve_array_ngspice
 from memristor_asr.crossbar.wires import attenuation
-from memristor_asr.quant import QuantLinear, calibration
+from quant_layers import calibrated_quant_linear
 
 IV = synaptogen_iv()
 
@@ -25,12 +25,7 @@ def _inputs(rows, seed):
     return rng.uniform(-0.6, 0.6, rows) * (rng.random(rows) < 0.8)
 
 
-def _qat_layer(n_in, n_out, bits=4, seed=0):
-    torch.manual_seed(seed)
-    q = QuantLinear(n_in, n_out, bias=True, weight_bits=bits, name="layer")
-    with calibration(q):
-        q(torch.randn(256, n_in) * 2)
-    return q.eval()
+_qat_layer = calibrated_quant_linear
 
 
 # ------------------------------------------------------------------------------ exact solver
