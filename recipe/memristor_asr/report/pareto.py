@@ -3,11 +3,13 @@
 Why: "which bit split gives the best WER for the energy" is answered by the settings no other
 setting beats on both axes. Both axes are minimised: a setting is dominated when another has
 energy <= and WER <= with at least one strictly smaller; equal settings do not dominate each
-other, so ties stay on the front together.
+other, so ties stay on the front together. The front is taken on mean WERs, so the table and the
+plot also show the spread over device draws: a front that lies within it is not a finding (the
+paired intervals of ``comparisons.md`` say which differences are significant).
 """
 import math
 from dataclasses import dataclass
-from typing import Iterable, List, Mapping, Sequence, Tuple
+from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from memristor_asr.report.plots import _pyplot, _save
 
@@ -22,11 +24,21 @@ class EnergyEntry:
         label: what the setting is (e.g. "ADC 4+4")
         wer: mean WER over the device draws [%]
         energy: ADC energy per second of audio [J/s = W]
+        wers: the per-draw WERs the mean came from (empty when a single number was given)
     """
 
     label: str
     wer: float
     energy: float
+    wers: Tuple[float, ...] = ()
+
+    @property
+    def wer_std(self) -> Optional[float]:
+        """Sample standard deviation over the draws (None below two draws)."""
+        n = len(self.wers)
+        if n < 2:
+            return None
+        return math.sqrt(sum((w - self.wer) ** 2 for w in self.wers) / (n - 1))
 
 
 def pareto_optimal(points: Sequence[Tuple[float, float]]) -> List[bool]:
@@ -84,13 +96,15 @@ def entries_from_dicts(entries: Iterable[Mapping]) -> List[EnergyEntry]:
             raise ValueError(f"entry {i}: label {label!r} appears twice")
         seen.add(label)
         wer = _number(f"entry {i} ({label!r}): wer", d["wer"])
+        wers = tuple(_number(f"entry {i} ({label!r}): wer[{j}]", v) for j, v in enumerate(d["wer"])) \
+            if isinstance(d["wer"], (list, tuple)) else ()
         energy = _number(f"entry {i} ({label!r}): energy", d["energy"])
         if wer < 0:
             raise ValueError(f"entry {i} ({label!r}): wer must be >= 0 [%], got {wer}")
         if energy <= 0:
             raise ValueError(f"entry {i} ({label!r}): energy must be > 0 [W] (the plot's energy axis is "
                              f"logarithmic), got {energy}")
-        out.append(EnergyEntry(label, wer, energy))
+        out.append(EnergyEntry(label, wer, energy, wers))
     return out
 
 
@@ -103,10 +117,15 @@ def wer_energy_markdown(entries: Sequence[EnergyEntry], title: str = "WER vs ADC
     """Entries sorted by energy, with a column marking the Pareto-optimal ones."""
     lines = [f"# {title}", "",
              "ADC energy per second of audio (Walden FoM x 2^ENOB per conversion); Pareto-optimal: no other "
-             "entry has lower or equal energy and WER with one of them strictly lower.", "",
-             "| setting | ADC energy per s of audio [W] | WER [%] | Pareto-optimal |", "|---|---|---|---|"]
+             "entry has lower or equal energy and mean WER with one of them strictly lower. The front is "
+             "taken on means; std is the spread over device draws, and whether two settings differ "
+             "significantly is in comparisons.md (paired intervals).", "",
+             "| setting | ADC energy per s of audio [W] | WER [%] | std over draws | draws | Pareto-optimal |",
+             "|---|---|---|---|---|---|"]
     for e, on_front in _sorted_with_front(entries):
-        lines.append(f"| {e.label} | {e.energy:.3e} | {e.wer:.2f} | {'yes' if on_front else ''} |")
+        std = "-" if e.wer_std is None else f"{e.wer_std:.2f}"
+        lines.append(f"| {e.label} | {e.energy:.3e} | {e.wer:.2f} | {std} | {len(e.wers) or 1} | "
+                     f"{'yes' if on_front else ''} |")
     return "\n".join(lines) + "\n"
 
 
@@ -118,6 +137,10 @@ def plot_wer_vs_energy(entries: Sequence[EnergyEntry], path: str, title: str = "
     ranked = _sorted_with_front(entries)
     if not ranked:
         ax.text(0.5, 0.5, "no entries", ha="center", va="center", transform=ax.transAxes)
+    spread = [e for e, _ in ranked if e.wer_std is not None]
+    if spread:  # the draw spread behind every mean, so a front inside the noise reads as such
+        ax.errorbar([e.energy for e in spread], [e.wer for e in spread], yerr=[e.wer_std for e in spread],
+                    fmt="none", ecolor="0.7", elinewidth=1, capsize=2, zorder=0)
     others = [e for e, f in ranked if not f]
     front = [e for e, f in ranked if f]
     if others:
@@ -133,7 +156,7 @@ def plot_wer_vs_energy(entries: Sequence[EnergyEntry], path: str, title: str = "
                     fontsize=7)
     ax.set_xscale("log")
     ax.set_xlabel("ADC energy per second of audio [J/s = W]")
-    ax.set_ylabel("WER [%] (mean over device draws)")
+    ax.set_ylabel("WER [%] (mean over device draws, bars: std)" if spread else "WER [%] (mean over device draws)")
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
     if ranked:
