@@ -11,7 +11,7 @@ next to this file:
   their markers).
 
 Usage: ``.venv/bin/python docs/update_results.py SETUP [--prefix memristor_adc] [--page results.md]
-[--plot-prefix results_]`` (the full study: ``--prefix seed_study --page seed_study.md
+[--plot-prefix results_] [--only KEY,...]`` (the full study: ``--prefix seed_study --page seed_study.md
 --plot-prefix seed_study_``)
 """
 import argparse
@@ -57,26 +57,32 @@ def main():
     ap.add_argument("--prefix", default="memristor_adc", help="output prefix of the report")
     ap.add_argument("--page", default="results.md", help="the page under docs/ to refresh")
     ap.add_argument("--plot-prefix", default="results_", help="file name prefix of the plots copied to docs/")
+    ap.add_argument("--only", default=None,
+                    help="comma-separated blocks to refresh (e.g. wer_vs_energy after rerunning its job); "
+                         "the others and their plots stay as they are")
     args = ap.parse_args()
     out = os.path.join(args.setup, "output", args.prefix)
-    blocks = {
-        "wer_table": _read(os.path.join(out, "wer_table.md")),
-        "seed_claims": _read(os.path.join(out, "seed_claims.md")),
-        "comparisons": _read(os.path.join(out, "comparisons.md")),
-        "run_times": _bench("graph_run_times.py", args.setup),
-        "pre_adc_levels": _bench("pre_adc_levels.py", args.setup),
-    }
     path = os.path.join(HERE, args.page)
     doc = _read(path) + "\n"
-    for key in OPTIONAL_BLOCKS:
-        if f"<!-- BEGIN generated:{key} -->" in doc:
-            blocks[key] = _read(os.path.join(out, f"{key}.md"))
+    keys = ["wer_table", "seed_claims", "comparisons", "run_times", "pre_adc_levels"]
+    keys += [k for k in OPTIONAL_BLOCKS if f"<!-- BEGIN generated:{k} -->" in doc]
+    if args.only is not None:
+        wanted = [k.strip() for k in args.only.split(",") if k.strip()]
+        unknown = sorted(set(wanted) - set(keys))
+        if unknown:
+            sys.exit(f"update_results: --only {','.join(unknown)}: not a block of docs/{args.page} "
+                     f"(blocks: {', '.join(keys)})")
+        keys = wanted
+    benches = {"run_times": "graph_run_times.py", "pre_adc_levels": "pre_adc_levels.py"}
+    blocks = {k: _bench(benches[k], args.setup) if k in benches else _read(os.path.join(out, f"{k}.md")) for k in keys}
     for key, body in blocks.items():
         doc = replace_block(doc, key, body, args.page)
     with open(path + ".tmp", "w", encoding="utf-8") as f:
         f.write(doc)
     os.replace(path + ".tmp", path)
     plots = list(PLOTS) + [p for p in OPTIONAL_PLOTS if os.path.exists(os.path.join(out, p))]
+    if args.only is not None:  # a block's own plot only
+        plots = [p for p in plots if p[:-len(".png")] in keys]
     for src in plots:
         shutil.copyfile(os.path.join(out, src), os.path.join(HERE, args.plot_prefix + src))
     print(f"update_results: {len(blocks)} blocks of {path} and {len(plots)} plots refreshed from {out}")
