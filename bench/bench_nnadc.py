@@ -8,7 +8,8 @@ Usage (from the repo root; one torch thread, as on the shared development machin
     .venv/bin/python bench/bench_nnadc.py --design pl8_rram3 --iterations 2000 --instances 20 --out /tmp/nnadc
     .venv/bin/python bench/bench_nnadc.py --design pl8_rram3 --residue-train-sigma 0.05   # variation-aware residues
 
-Designs are those of config/nnadc.py (``paper_designs``). Prints one JSON line per measurement;
+Designs are those of config/nnadc.py (``all_designs``: the paper's and the variants beside
+them). Prints one JSON line per measurement;
 with ``--out`` also writes the converter, metrics, curves and plots there.
 """
 import argparse
@@ -49,7 +50,7 @@ def _config():
 
 
 def _designs():
-    return _config().paper_designs()
+    return _config().all_designs()
 
 
 def _residue_overrides(train_sigma, pvt_aware) -> dict:
@@ -95,7 +96,7 @@ def bench_blocks(iterations: int, residue_overrides: dict) -> None:
 
 def bench_design(name: str, iterations: int, instances: int, out: str, residue_overrides: dict) -> None:
     mod = _config()
-    cfg = mod.paper_designs()[name]
+    cfg = mod.all_designs()[name]
     base = mod.NnadcSettings().train  # the graph's training settings, only the step count overridden
     log_every = max(1, iterations // 2)
     tc = dataclasses.replace(

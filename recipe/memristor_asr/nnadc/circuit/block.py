@@ -141,6 +141,8 @@ class BlockHardware:
         k2, s2: second layer levels [H + 1, n_out] and steps [n_out]
         out_scale: hardware output / trained output per column [n_out] (the normalisation)
         digit_bits: for a comparator block, the resolution ``N`` its smooth code encodes
+        thermometer: a comparator block whose outputs are a thermometer code (the sub-ADC of a redundant
+            stage: ``n_out + 1`` levels, :func:`.smooth_code.thermometer_code`) instead of a smooth code
     """
 
     cfg: CrossbarMlpV1Config
@@ -150,6 +152,7 @@ class BlockHardware:
     s2: torch.Tensor
     out_scale: torch.Tensor
     digit_bits: Optional[int] = None
+    thermometer: bool = False
 
     def state_dict(self) -> dict:
         return {"k1": self.k1, "s1": self.s1, "k2": self.k2, "s2": self.s2, "out_scale": self.out_scale}
@@ -187,4 +190,4 @@ class BlockHardware:
     def decide(self, u: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor,
                vtc: Optional[VtcParams] = None) -> Tuple[torch.Tensor, torch.Tensor]:
         """Comparator block: ``u [M, T, n_in]`` -> (bits as +-1 volts ``[M, T, S]``, digit ``[M, T]``)."""
-        return read_comparators(self.run(u, w1, w2, vtc), self.digit_bits)
+        return read_comparators(self.run(u, w1, w2, vtc), self.digit_bits, self.thermometer)

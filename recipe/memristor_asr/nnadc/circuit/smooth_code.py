@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 __all__ = ["smooth_code", "default_smooth_bits", "encode_levels", "decode_table", "decode_bits", "format_code",
-           "read_comparators", "logic_levels", "binary_levels"]
+           "read_comparators", "logic_levels", "binary_levels", "thermometer_code", "encode_thermometer"]
 
 
 def default_smooth_bits(n_bits: int) -> int:
@@ -140,10 +140,33 @@ def binary_levels(digit: torch.Tensor, n_bits: int) -> torch.Tensor:
     return logic_levels((digit[..., None] >> torch.arange(n_bits)) & 1)
 
 
-def read_comparators(out: torch.Tensor, n_bits: int) -> Tuple[torch.Tensor, torch.Tensor]:
+def thermometer_code(n_levels: int) -> np.ndarray:
+    """Thermometer codewords of ``n_levels`` levels on ``n_levels - 1`` comparators, ``[n_levels, n_levels - 1]``
+    (0/1, little-endian like :func:`smooth_code`): level ``l`` sets bits ``0 .. l - 1``. For the 3 levels of
+    a redundant (1.5-bit) stage: ``00, 01, 11`` (the first three words of ``smooth_code(2, 2)``)."""
+    if n_levels < 2:
+        raise ValueError(f"n_levels={n_levels}: a thermometer code needs at least 2 levels")
+    return (np.arange(n_levels)[:, None] > np.arange(n_levels - 1)[None, :]).astype(np.int64)
+
+
+def encode_thermometer(levels: np.ndarray, n_levels: int) -> np.ndarray:
+    """Integer levels ``[...]`` in ``0 .. n_levels - 1`` -> thermometer codewords ``[..., n_levels - 1]`` (0/1)."""
+    levels = np.asarray(levels)
+    if levels.size and (levels.min() < 0 or levels.max() >= n_levels):
+        raise ValueError(f"levels outside 0..{n_levels - 1}")
+    return thermometer_code(n_levels)[levels]
+
+
+def read_comparators(out: torch.Tensor, n_bits: int, thermometer: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
     """Comparators on the output columns ``out [..., S]`` of a block encoding ``n_bits``:
-    (bits as logic voltages ``[..., S]``, decoded levels ``[...]``)."""
+    (bits as logic voltages ``[..., S]``, decoded levels ``[...]``).
+
+    :param thermometer: the outputs are a thermometer code (a redundant stage's sub-ADC): the level is
+        the number of comparators that fire (a bubble such as ``10`` reads as the middle level)
+    """
     bits = out > 0
+    if thermometer:
+        return logic_levels(bits), bits.to(torch.int64).sum(-1)
     return logic_levels(bits), decode_bits(bits, n_bits, out.shape[-1])
 
 

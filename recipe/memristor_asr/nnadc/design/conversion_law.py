@@ -13,7 +13,11 @@ import numpy as np
 import torch
 
 __all__ = ["target_fraction", "input_from_fraction", "input_voltage", "fraction_of_range", "ideal_codes",
-           "ideal_digits", "ideal_residue"]
+           "ideal_digits", "ideal_residue", "REDUNDANT_THRESHOLDS", "redundant_digits", "redundant_residue",
+           "stage_digits", "stage_residue"]
+
+#: decision thresholds of a redundant (1.5-bit) stage, as fractions of its input range
+REDUNDANT_THRESHOLDS = (3 / 8, 5 / 8)
 
 
 def _check(transfer: str) -> None:
@@ -61,6 +65,34 @@ def ideal_residue(r, digit, n_bits: int):
     """Residue of an ideal stage with input ``r`` (fraction of its range) and digit ``digit``, in
     full-range units: ``2 * (2**N r - d) - 1`` (numpy arrays or torch tensors)."""
     return 2 * (r * 2**n_bits - digit) - 1
+
+
+def redundant_digits(r, offsets=(0.0, 0.0)):
+    """Digit of an ideal redundant (1.5-bit) sub-ADC for ``r`` (fraction of its range): the number of
+    thresholds :data:`REDUNDANT_THRESHOLDS` (each moved by ``offsets``, for error-injection studies) at or
+    below ``r``, in {0, 1, 2}, int64 (torch in, torch out; else numpy)."""
+    t0, t1 = (t + o for t, o in zip(REDUNDANT_THRESHOLDS, offsets))
+    if isinstance(r, torch.Tensor):
+        return (r >= t0).to(torch.int64) + (r >= t1).to(torch.int64)
+    r = np.asarray(r)
+    return (r >= t0).astype(np.int64) + (r >= t1).astype(np.int64)
+
+
+def redundant_residue(r, digit):
+    """Residue of an ideal redundant stage, ``r' = 2 r - d / 2``, in full-range units:
+    ``2 r' - 1 = 4 r - d - 1`` (in [-1, 1) for ideal decisions; a threshold error up to 1/8 of the
+    range keeps it there)."""
+    return 4 * r - digit - 1
+
+
+def stage_digits(r, n_bits: int, redundant: bool = False):
+    """:func:`redundant_digits` for a redundant stage, else :func:`ideal_digits`."""
+    return redundant_digits(r) if redundant else ideal_digits(r, n_bits)
+
+
+def stage_residue(r, digit, n_bits: int, redundant: bool = False):
+    """:func:`redundant_residue` for a redundant stage, else :func:`ideal_residue` (full-range units)."""
+    return redundant_residue(r, digit) if redundant else ideal_residue(r, digit, n_bits)
 
 
 def ideal_codes(a: np.ndarray, n_bits: int, transfer: str) -> np.ndarray:

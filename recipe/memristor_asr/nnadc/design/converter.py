@@ -16,7 +16,7 @@ from ..circuit.block import BlockHardware, CrossbarMlpV1Config
 from ..circuit.smooth_code import binary_levels
 from ..circuit.vtc import VtcFamilyV1Config, VtcParams, sample_vtc
 from .combiner import ideal_combine
-from .config import PipelinedAdcV1Config, StageV1Config, SubrangingAdcV1Config
+from .config import DigitLayout, PipelinedAdcV1Config, StageV1Config, SubrangingAdcV1Config
 from .conversion_law import input_from_fraction, input_voltage
 
 __all__ = ["NnadcConverter", "InstanceSet", "StageSignals", "save_converter", "load_converter"]
@@ -89,6 +89,11 @@ class NnadcConverter:
     @property
     def n_bits(self) -> int:
         return int(self.cfg.n_bits)
+
+    @property
+    def layout(self) -> DigitLayout:
+        """Per-stage resolutions and redundancy: what the combiners take (:class:`.config.DigitLayout`)."""
+        return self.cfg.layout
 
     @property
     def transfer(self) -> str:
@@ -164,7 +169,7 @@ class NnadcConverter:
 
     def codes(self, a: np.ndarray, inst: InstanceSet, vtc: Optional[VtcParams] = None) -> np.ndarray:
         """Output codes with the ideal (shift-and-add) combiner: ``[M, T]`` int64."""
-        return ideal_combine(self.digits(a, inst, vtc), self.stage_bits)
+        return ideal_combine(self.digits(a, inst, vtc), self.layout)
 
     def ramp_inputs(self, points_per_code: int) -> np.ndarray:
         """A ramp uniform in the code domain (``y``), mapped back to inputs ``a``."""
@@ -197,13 +202,15 @@ class NnadcConverter:
 
 
 def _hw_to_dict(b: BlockHardware) -> dict:
-    return {"cfg": dataclasses.asdict(b.cfg), "digit_bits": b.digit_bits, **b.state_dict()}
+    extra = {"thermometer": True} if b.thermometer else {}  # written only where set: old files stay as they were
+    return {"cfg": dataclasses.asdict(b.cfg), "digit_bits": b.digit_bits, **extra, **b.state_dict()}
 
 
 def _hw_from_dict(d: dict) -> BlockHardware:
     c = dict(d["cfg"])
     c["vtc"] = _vtc_from_dict(c["vtc"])
-    return BlockHardware(CrossbarMlpV1Config(**c), d["k1"], d["s1"], d["k2"], d["s2"], d["out_scale"], d["digit_bits"])
+    return BlockHardware(CrossbarMlpV1Config(**c), d["k1"], d["s1"], d["k2"], d["s2"], d["out_scale"], d["digit_bits"],
+                         bool(d.get("thermometer", False)))
 
 
 def _vtc_from_dict(d: dict) -> VtcFamilyV1Config:

@@ -20,7 +20,7 @@ import torch
 
 from ..circuit.vtc import corner_vtc
 from ..design.combiner import calibrate, ideal_combine, ideal_stage_digits
-from ..design.conversion_law import fraction_of_range, ideal_residue, input_voltage, target_fraction
+from ..design.conversion_law import fraction_of_range, input_voltage, stage_residue, target_fraction
 from ..design.converter import NnadcConverter
 from .metrics import dnl_inl_from_transitions, paper_enob, ramp_dnl_inl, sine_inputs, sndr_enob, transition_levels
 from .variation_bound import variation_bound
@@ -96,7 +96,7 @@ def _chip_metrics(conv: NnadcConverter, d_ramp: np.ndarray, d_sine: np.ndarray, 
     :param y_sine: the sine's ideal signal ``[T_s]`` (code fraction), the reference of the Eq. (18) ENOB
     :return: per-combiner lists of per-chip metric dicts, and per-combiner ramp codes ``[M, T_r]``
     """
-    codes = combine_all(conv.stage_bits, d_ramp, target, d_ramp, d_sine)
+    codes = combine_all(conv.layout, d_ramp, target, d_ramp, d_sine)
     out = {comb: [] for comb in codes}
     for comb, (cr, cs) in codes.items():
         pap = paper_enob(cs, y_sine, conv.n_bits)
@@ -133,6 +133,7 @@ def evaluate_converter(conv: NnadcConverter, cfg: EvalV1Config = EvalV1Config())
         "kind": conv.kind,
         "n_bits": conv.n_bits,
         "stage_bits": list(conv.stage_bits),
+        **({"redundant_stages": list(conv.layout.redundant)} if conv.layout.any_redundant else {}),
         "transfer": conv.transfer,
         "nominal": {comb: chips[0] for comb, chips in nom.items()},
         "mc": mc,
@@ -205,14 +206,14 @@ def _corner_enobs(conv: NnadcConverter, corners, nominal, a_sine: np.ndarray) ->
     out = {}
     for c in corners:
         p = corner_vtc(conv.cfg.vtc, c, conv.cfg.vtc.vdd_nominal, conv.cfg.vtc.temp_nominal)
-        out[c] = sndr_enob(ideal_combine(conv.digits(a_sine, nominal, p), conv.stage_bits)[0])["enob"]
+        out[c] = sndr_enob(ideal_combine(conv.digits(a_sine, nominal, p), conv.layout)[0])["enob"]
     return out
 
 
 def _median_enob(conv: NnadcConverter, a_sine: np.ndarray, inst, chunk: int) -> float:
     enobs = []
     for start in range(0, inst.n, chunk):
-        codes = ideal_combine(conv.digits(a_sine, inst.subset(start, start + chunk)), conv.stage_bits)
+        codes = ideal_combine(conv.digits(a_sine, inst.subset(start, start + chunk)), conv.layout)
         enobs += [sndr_enob(c)["enob"] for c in codes]
     return float(np.median(enobs))
 
@@ -245,13 +246,13 @@ def block_errors(conv: NnadcConverter, n_instances: int = 1, sigma: float = 0.0,
     ``digit_error_rate[i]``: fraction of inputs where stage ``i``'s digit differs from the ideal
     converter's (so an error of an earlier stage shows up in later stages too).
     ``residue_rms_pct[i]`` (pipelined): rms error of residue block ``i`` against the ideal residue
-    of *its own* input and digit (``2 * (2**N * r - d) - 1``, full-range units; ``r`` is the
-    stage input as a fraction of its range, for the first stage the converter's code fraction),
+    of *its own* input and digit (``2 * (2**N * r - d) - 1``, a redundant stage ``4 r - d - 1``; full-range
+    units, ``r`` is the stage input as a fraction of its range, for the first stage the converter's code fraction),
     in percent of the full range: the block's own accuracy, not what earlier stages did to its input.
     """
     a = (np.arange(n_points) + 0.5) / n_points
     y = np.asarray(target_fraction(a, conv.transfer))
-    ideal = ideal_stage_digits(y, conv.stage_bits)  # [T, stages]
+    ideal = ideal_stage_digits(y, conv.layout)  # [T, stages]
     inst = conv.instances(n_instances, sigma, seed)
     out = {"digit_error_rate": []}
     if conv.kind != "pipelined":
@@ -269,7 +270,7 @@ def block_errors(conv: NnadcConverter, n_instances: int = 1, sigma: float = 0.0,
             r_in = torch.as_tensor(y, dtype=torch.float32)[None].expand(n_instances, -1)
         else:  # the previous residue as a fraction of its range
             r_in = fraction_of_range(st.input[..., 0], scale)
-        want = ideal_residue(r_in, st.digit.to(torch.float32), conv.stage_bits[i])
+        want = stage_residue(r_in, st.digit.to(torch.float32), conv.stage_bits[i], conv.layout.redundant[i])
         scale = float(conv.residues[i].out_scale[0])
         err = st.residue[..., 0] / scale - want
         out["residue_rms_pct"].append(float(err.pow(2).mean().sqrt()) / 2 * 100)

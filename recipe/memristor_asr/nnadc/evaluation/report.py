@@ -35,7 +35,8 @@ def results_rows(metrics: Dict[str, dict], targets: Dict[str, float]) -> List[di
         row = {
             "design": name,
             "bits": m["n_bits"],
-            "stages": "+".join(str(b) for b in m["stage_bits"]),
+            "stages": "+".join("1.5" if r else str(b) for b, r in
+                               zip(m["stage_bits"], m.get("redundant_stages", [False] * len(m["stage_bits"])))),
             "transfer": m["transfer"],
             "enob_nominal": nom["enob"],
             "enob_mc_median": mc["enob_median"],

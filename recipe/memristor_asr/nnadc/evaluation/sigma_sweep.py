@@ -75,7 +75,7 @@ def _chip_enobs(conv: NnadcConverter, a_sine, a_ramp, target, inst, chunk: int) 
     for start in range(0, inst.n, chunk):
         sub = inst.subset(start, start + chunk)
         d_s, d_r = conv.digits(a_sine, sub), conv.digits(a_ramp, sub)
-        codes = combine_all(conv.stage_bits, d_r, target, d_s)
+        codes = combine_all(conv.layout, d_r, target, d_s)
         for comb in SWEEP_COMBINERS:
             cs = codes[comb][0]
             out[comb]["enob"] += [sndr_enob(c)["enob"] for c in cs]

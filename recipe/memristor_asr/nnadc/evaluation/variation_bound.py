@@ -24,7 +24,8 @@ training add to it.
 Propagation through a pipeline (no redundancy, shift-and-add combiner): the residue of stage
 ``k`` spans the whole input range of the stages after it, i.e. ``2**B_k`` LSB of the output code,
 ``B_k`` the bits resolved after stage ``k``. A residue error ``e_k`` (fraction of its range)
-therefore moves the code by ``e_k 2**B_k`` LSB; the blocks vary independently, so the mean-square
+therefore moves the code by ``e_k 2**B_k`` LSB (a redundant 1.5-bit stage alike: its residue too spans
+the range of the ``B_k`` bits after it; only its digit weighs half); the blocks vary independently, so the mean-square
 errors add to the quantization noise of ``1/12`` LSB^2:
 
     ENOB_bound (spectral) = N - log2(1 + 12 sum_k e_k^2 4**B_k) / 2,

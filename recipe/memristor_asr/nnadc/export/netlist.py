@@ -31,8 +31,8 @@ from ..circuit.crossbar import block_forward, column_conductances
 from ..circuit.smooth_code import read_comparators
 from ..circuit.vtc import apply_vtc, nominal_vtc
 
-__all__ = ["SpiceInverterV1Config", "stage_netlist", "simulate_stage", "simulate_inverter", "behavioural_stage",
-           "ngspice_available"]
+__all__ = ["SpiceInverterV1Config", "stage_netlist", "pipeline_stage_netlist", "simulate_stage", "simulate_inverter",
+           "behavioural_stage", "ngspice_available"]
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,20 @@ def _block(hw: BlockHardware, inputs: List[Tuple[str, str]], prefix: str,
     return net, outs
 
 
+def _check_exportable(sub_adc: BlockHardware, name: str) -> None:
+    if sub_adc.thermometer:
+        raise NotImplementedError(
+            f"{name}: a redundant (1.5-bit) stage (two thermometer comparators, a 3-level digit into the residue "
+            f"block) cannot be exported as a netlist yet: only plain 1-bit stages (one comparator) are")
+
+
 def stage_netlist(sub_adc: BlockHardware, residue: BlockHardware, cfg: SpiceInverterV1Config, data_file: str,
-                  n_points: int = 601) -> str:
-    """Netlist of a 1-bit stage (sub-ADC with one output bit + residue) with a DC input sweep."""
+                  n_points: int = 601, name: str = "stage_netlist") -> str:
+    """Netlist of a 1-bit stage (sub-ADC with one output bit + residue) with a DC input sweep.
+
+    :param name: how errors name the stage (:func:`pipeline_stage_netlist` passes ``stages[i]``)
+    """
+    _check_exportable(sub_adc, name)
     if sub_adc.cfg.n_out != 1 or residue.cfg.n_in != 2:
         raise ValueError(
             "stage_netlist: only 1-bit stages (one comparator output, residue inputs x and d) are exported")
@@ -136,6 +147,15 @@ def stage_netlist(sub_adc: BlockHardware, residue: BlockHardware, cfg: SpiceInve
         ".end",
     ]
     return "\n".join(net) + "\n"
+
+
+def pipeline_stage_netlist(conv, stage: int, cfg: SpiceInverterV1Config, data_file: str, n_points: int = 601) -> str:
+    """:func:`stage_netlist` of residue stage ``stage`` of a pipelined converter (NotImplementedError naming
+    ``stages[stage]`` for a redundant stage)."""
+    if conv.kind != "pipelined" or not 0 <= stage < len(conv.residues):
+        raise ValueError(f"pipeline_stage_netlist: stage={stage}: not a residue stage of this {conv.kind} converter")
+    return stage_netlist(conv.sub_adcs[stage], conv.residues[stage], cfg, data_file, n_points,
+                         name=f"stages[{stage}]")
 
 
 def _run(netlist: str, workdir: str, data_name: str) -> np.ndarray:
@@ -197,6 +217,7 @@ def behavioural_stage(sub_adc: BlockHardware, residue: BlockHardware, x: np.ndar
     def run(hw, u):
         return block_forward(u, *(w.numpy() for w in hw.nominal_weights(torch.float64)), act)[0]
 
+    _check_exportable(sub_adc, "behavioural_stage")
     x = np.asarray(x, dtype=np.float64)
     sub = run(sub_adc, x[:, None])[:, 0]
     bit, d = read_comparators(torch.as_tensor(sub[:, None]), 1)  # the comparator: logic level [T, 1], digit [T]

@@ -50,7 +50,7 @@ def nnadc_transfer_table(
     a_ramp = converter.ramp_inputs(ramp_points_per_code)
     target = np.asarray(target_fraction(a_ramp, converter.transfer), dtype=np.float64) * 2**converter.n_bits - 0.5
     d_ramp = converter.digits(a_ramp, inst)
-    (codes,) = calibrate(calibration, d_ramp, target, converter.stage_bits, converter.digits(levels, inst))
+    (codes,) = calibrate(calibration, d_ramp, target, converter.layout, converter.digits(levels, inst))
     return levels, codes.astype(np.int32)
 
 

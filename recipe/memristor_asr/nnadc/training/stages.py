@@ -11,7 +11,7 @@ from typing import Tuple
 import torch
 
 from ..circuit.block import BlockHardware, CrossbarMlpV1, CrossbarMlpV1Config
-from ..circuit.smooth_code import encode_levels, read_comparators
+from ..circuit.smooth_code import encode_levels, encode_thermometer, read_comparators
 from ..circuit.vtc import VtcFamilyV1Config
 from .block import train_block
 from .config import BlockTrainV1Config
@@ -36,21 +36,29 @@ def train_comparator_block(
     beta: float,
     train_cfg: BlockTrainV1Config,
     name: str,
+    thermometer: bool = False,
 ) -> Tuple[BlockHardware, torch.Tensor, torch.Tensor, dict]:
     """Train a sub-ADC / mixed-ADC: ``u [P, n_in]`` -> smooth code of ``levels [P]``.
+
+    :param thermometer: encode the ``smooth_bits + 1`` levels as a thermometer code instead (the sub-ADC
+        of a redundant stage: 3 levels on 2 comparators); ``n_bits`` is then unused
 
     :return: hardware, nominal output bits as +-1 volts ``[P, S]``, nominal levels ``[P]``, log record
     """
     cfg = CrossbarMlpV1Config(n_in=u.shape[1], n_hidden=hidden, n_out=smooth_bits, rram_bits=rram_bits, beta=beta,
                               vtc=vtc)
     block = CrossbarMlpV1(cfg, torch.Generator().manual_seed(train_cfg.seed))
-    target = torch.as_tensor(encode_levels(levels.numpy(), n_bits, smooth_bits), dtype=torch.float32)
+    if thermometer:
+        target = torch.as_tensor(encode_thermometer(levels.numpy(), smooth_bits + 1), dtype=torch.float32)
+    else:
+        target = torch.as_tensor(encode_levels(levels.numpy(), n_bits, smooth_bits), dtype=torch.float32)
     t0 = time.time()
     hist = train_block(block, u, target, train_cfg, loss="bce", name=name)
     seconds = time.time() - t0
     hw = block.hardware()
     hw.digit_bits = n_bits
-    bits, got = read_comparators(hw.run_nominal(u), n_bits)  # [P, S] logic volts, [P] levels
+    hw.thermometer = thermometer
+    bits, got = read_comparators(hw.run_nominal(u), n_bits, thermometer)  # [P, S] logic volts, [P] levels
     record = {
         "name": name,
         "kind": "comparator",
