@@ -36,7 +36,7 @@ def test_table_sorted_by_energy_with_front(tmp_path):
     entries = entries_from_dicts(ENTRIES)
     assert entries[2].wer == 35.0  # a list of draws: their mean
     rows = [line for line in wer_energy_markdown(entries, "t").splitlines() if line.startswith("| ADC")]
-    assert rows == ["| ADC 4+4 | 4.800e-05 | 30.00 | - | 1 | yes |", "| ADC 2+6 | 4.800e-05 | 35.00 | 1.41 | 2 |  |",
+    assert rows == ["| ADC 4+4 | 4.800e-05 | 30.00 | - | 1 | yes |", "| ADC 2+6 | 4.800e-05 | 35.00 | 1.00 | 2 |  |",
                     "| ADC 4+8 | 7.600e-04 | 12.50 | - | 1 | yes |", "| ADC 8+8 | 1.200e-02 | 12.00 | - | 1 | yes |"]
     assert entries[2].wers == (34.0, 36.0) and entries[0].wer_std is None
     plot_wer_vs_energy(entries, str(tmp_path / "p.png"), title="t")

@@ -34,11 +34,11 @@ class EnergyEntry:
 
     @property
     def wer_std(self) -> Optional[float]:
-        """Sample standard deviation over the draws (None below two draws)."""
+        """Standard deviation over the draws, population form as in the WER table (None below two draws)."""
         n = len(self.wers)
         if n < 2:
             return None
-        return math.sqrt(sum((w - self.wer) ** 2 for w in self.wers) / (n - 1))
+        return math.sqrt(sum((w - self.wer) ** 2 for w in self.wers) / n)
 
 
 def pareto_optimal(points: Sequence[Tuple[float, float]]) -> List[bool]:
