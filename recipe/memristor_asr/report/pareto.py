@@ -129,6 +129,26 @@ def wer_energy_markdown(entries: Sequence[EnergyEntry], title: str = "WER vs ADC
     return "\n".join(lines) + "\n"
 
 
+def _label_heights(ranked: Sequence[Tuple[EnergyEntry, bool]]) -> List[float]:
+    """Label heights (in WER units) for ``ranked`` (sorted by energy, then WER): the labels of entries
+    at one energy are stacked at least ~4 % of the WER span apart, centred on their points, so
+    equal-energy settings (several splits of one bit budget) stay readable."""
+    wers = [e.wer for e, _ in ranked]
+    gap = 0.045 * ((max(wers) - min(wers)) if len(wers) > 1 and max(wers) > min(wers) else 1.0)
+    out: List[float] = []
+    k = 0
+    while k < len(ranked):
+        group = [j for j in range(k, len(ranked)) if ranked[j][0].energy == ranked[k][0].energy]
+        ys = [wers[j] for j in group]
+        placed = [ys[0]]
+        for y in ys[1:]:
+            placed.append(max(y, placed[-1] + gap))
+        shift = (sum(ys) - sum(placed)) / len(ys)
+        out.extend(y + shift for y in placed)
+        k += len(group)
+    return out
+
+
 def plot_wer_vs_energy(entries: Sequence[EnergyEntry], path: str, title: str = "WER vs ADC energy") -> None:
     """WER against ADC energy per second of audio (log x), every entry labelled, the Pareto front
     drawn as a step line (the best WER reachable at each energy) with its points marked."""
@@ -151,9 +171,9 @@ def plot_wer_vs_energy(entries: Sequence[EnergyEntry], path: str, title: str = "
         # the front's staircase: after each point the best WER holds until the next, cheaper-in-WER point
         ax.step(xs, ys, where="post", color="tab:red", linewidth=1.5, zorder=1)
         ax.scatter(xs, ys, color="tab:red", marker="D", s=40, zorder=3, label="Pareto-optimal")
-    for j, (e, _) in enumerate(ranked):
-        ax.annotate(e.label, (e.energy, e.wer), textcoords="offset points", xytext=(5, 6 if j % 2 == 0 else -11),
-                    fontsize=7)
+    for e, y in zip([e for e, _ in ranked], _label_heights(ranked)):
+        ax.annotate(e.label, (e.energy, e.wer), xytext=(e.energy * 1.15, y), textcoords="data", fontsize=7,
+                    va="center", arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5"))
     ax.set_xscale("log")
     ax.set_xlabel("ADC energy per second of audio [J/s = W]")
     ax.set_ylabel("WER [%] (mean over device draws, bars: std)" if spread else "WER [%] (mean over device draws)")
