@@ -129,12 +129,12 @@ def wer_energy_markdown(entries: Sequence[EnergyEntry], title: str = "WER vs ADC
     return "\n".join(lines) + "\n"
 
 
-def _label_heights(ranked: Sequence[Tuple[EnergyEntry, bool]]) -> List[float]:
+def _label_heights(ranked: Sequence[Tuple[EnergyEntry, bool]], span: float) -> List[float]:
     """Label heights (in WER units) for ``ranked`` (sorted by energy, then WER): the labels of entries
-    at one energy are stacked at least ~4 % of the WER span apart, centred on their points, so
-    equal-energy settings (several splits of one bit budget) stay readable."""
+    at one energy are stacked at least 4.5 % of the axis span ``span`` apart, centred on their
+    points, so equal-energy settings (several splits of one bit budget) stay readable."""
     wers = [e.wer for e, _ in ranked]
-    gap = 0.045 * ((max(wers) - min(wers)) if len(wers) > 1 and max(wers) > min(wers) else 1.0)
+    gap = 0.045 * span
     out: List[float] = []
     k = 0
     while k < len(ranked):
@@ -171,7 +171,8 @@ def plot_wer_vs_energy(entries: Sequence[EnergyEntry], path: str, title: str = "
         # the front's staircase: after each point the best WER holds until the next, cheaper-in-WER point
         ax.step(xs, ys, where="post", color="tab:red", linewidth=1.5, zorder=1)
         ax.scatter(xs, ys, color="tab:red", marker="D", s=40, zorder=3, label="Pareto-optimal")
-    for e, y in zip([e for e, _ in ranked], _label_heights(ranked)):
+    lo, hi = ax.get_ylim()
+    for e, y in zip([e for e, _ in ranked], _label_heights(ranked, hi - lo)):
         ax.annotate(e.label, (e.energy, e.wer), xytext=(e.energy * 1.15, y), textcoords="data", fontsize=7,
                     va="center", arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5"))
     ax.set_xscale("log")
