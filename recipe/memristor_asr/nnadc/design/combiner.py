@@ -210,12 +210,18 @@ class TupleLut:
     values: list
 
 
-def _tuple_index(digits: np.ndarray, lay: DigitLayout) -> np.ndarray:
-    """Mixed-radix index ``[...]`` of every digit tuple ``digits [..., n_stages]`` (first stage most significant)."""
+def _mixed_radix(digits: np.ndarray, levels: Sequence[int]) -> np.ndarray:
+    """Mixed-radix index ``[...]`` of the leading ``len(levels)`` digits of ``digits [..., n_stages]``
+    (first stage most significant; ``levels[i]`` is stage ``i``'s digit count)."""
     idx = np.zeros(digits.shape[:-1], dtype=np.int64)
-    for i, lv in enumerate(lay.levels):
+    for i, lv in enumerate(levels):
         idx = idx * lv + digits[..., i].astype(np.int64)
     return idx
+
+
+def _tuple_index(digits: np.ndarray, lay: DigitLayout) -> np.ndarray:
+    """Mixed-radix index ``[...]`` of every digit tuple ``digits [..., n_stages]``."""
+    return _mixed_radix(digits, lay.levels)
 
 
 def apply_code_lut(digits: np.ndarray, lut, stage_bits: StageBits) -> np.ndarray:
@@ -243,10 +249,7 @@ def _segments(digits: np.ndarray, stage_bits) -> tuple:
         used += lay.bits[k]
         k += 1
     k = max(k, 1)
-    seg = np.zeros(digits.shape[:-1], dtype=np.int64)
-    for i in range(k):
-        seg = seg * lay.levels[i] + digits[..., i].astype(np.int64)
-    return seg, k, int(np.prod(lay.levels[:k]))
+    return _mixed_radix(digits, lay.levels[:k]), k, int(np.prod(lay.levels[:k]))
 
 
 def fit_segment_calibration(digits: np.ndarray, target: np.ndarray, stage_bits) -> np.ndarray:
